@@ -1,0 +1,40 @@
+# arb-plugin front door: `make demo` and `make test` do every set-up step themselves.
+SHELL := /bin/bash
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint install services clean
+
+$(STAMP): pyproject.toml
+	@set -e; \
+	if [ ! -x "$(PY)" ]; then \
+	  base=$$(scripts/find-python.sh); \
+	  echo "==> creating $(VENV) with $$base"; \
+	  "$$base" -m venv "$(VENV)"; \
+	fi; \
+	echo "==> installing arb-plugin into $(VENV)"; \
+	"$(PY)" -m pip install --quiet --upgrade pip; \
+	"$(PY)" -m pip install --quiet -e '.[test]'; \
+	touch "$(STAMP)"
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/arb backtest
+
+services:
+	@scripts/ensure-services.sh
+
+test: $(STAMP) services
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) services
+	$(PY) -m bench $(BENCH_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check arb_plugin adapters tests bench
+	$(VENV)/bin/mypy arb_plugin adapters
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Sub-commands of ``arb``: one module each, every one exposing ``register(subparsers)``."""

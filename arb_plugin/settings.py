@@ -1,0 +1,397 @@
+"""
+Settings: frozen pydantic models loaded from ``config/{env}.toml`` plus ``ARB_*`` environment overrides.
+
+Rules
+-----
+- The environment is chosen by ``ARB_ENV`` (or the caller); its file is ``config/{env}.toml``.
+- Any value may be overridden by ``ARB_<SECTION>__<FIELD>`` (double underscore between levels), e.g.
+  ``ARB_STRATEGY__TRADE_SIZE=0.02``. Values that start with ``[`` or ``{`` are read as JSON.
+- Secrets (API keys, DSNs with passwords) are read from the environment only; a config file that carries
+  one is refused. Secrets are ``SecretStr`` and never printed.
+- Every invalid value stops start-up with a :class:`SettingsError` naming the field, the value and what is
+  allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from typing import Any
+from typing import ClassVar
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import SecretStr
+from pydantic import ValidationError
+from pydantic import field_validator
+from pydantic import model_validator
+
+from arb_plugin.errors import SettingsError
+
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_ROOT.parent
+
+
+class Environment(StrEnum):
+    """Deployment environment; each has its own ``config/{value}.toml``."""
+
+    DEVELOPMENT = "development"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+    @property
+    def short(self) -> str:
+        """Short name used in the Redis keyspace (``arbitrage:{short}:...``)."""
+        return {"development": "dev", "staging": "stg", "production": "prod"}[self.value]
+
+
+PositiveDecimal = Annotated[Decimal, Field(gt=0)]
+NonNegativeDecimal = Annotated[Decimal, Field(ge=0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+def _check_instrument_id(value: str, venue: str) -> str:
+    symbol, sep, got_venue = value.rpartition(".")
+    if not sep or not symbol or got_venue != venue:
+        raise ValueError(f"must be an instrument id 'SYMBOL.{venue}'")
+    if "/" in symbol:
+        raise ValueError("must not contain '/' (use e.g. KRW-BTC)")
+    return value
+
+
+class PairSettings(_Frozen):
+    """One arbitrage pair: the Binance leg, the Upbit leg and the FX instrument pricing KRW in USDT."""
+
+    binance: str
+    upbit: str
+    fx: str
+
+    @field_validator("binance")
+    @classmethod
+    def _binance(cls, v: str) -> str:
+        return _check_instrument_id(v, "BINANCE")
+
+    @field_validator("upbit", "fx")
+    @classmethod
+    def _upbit(cls, v: str) -> str:
+        return _check_instrument_id(v, "UPBIT")
+
+
+class MarketDataSettings(_Frozen):
+    """
+    What the strategy's market data looks like, per data source.
+
+    Live and paper nodes take ``[strategy.data]`` (quotes); the backtest takes ``[backtest.data]`` (the
+    catalog's resolution). The node builder is the only place that picks one.
+    """
+
+    market_data: Literal["quotes", "bars"]
+    bar_spec: str = "1-MINUTE-LAST-EXTERNAL"
+    fx_data: Literal["quotes", "bars"]
+    fx_bar_spec: str = "1-DAY-LAST-EXTERNAL"
+    stale_quote_ms: PositiveInt
+    fx_max_age_secs: PositiveInt
+
+
+class StrategySettings(_Frozen):
+    """Values for :class:`arb_plugin.strategy.ArbitrageStrategyConfig` (one field each, same names)."""
+
+    pairs: tuple[PairSettings, ...] = Field(min_length=1)
+    trade_size: PositiveDecimal
+    entry_threshold_bps: Decimal
+    exit_threshold_bps: Decimal
+    threshold_mode: Literal["absolute", "relative"]
+    baseline_window_mins: PositiveInt
+    baseline_min_samples: PositiveInt
+    max_holding_mins: PositiveInt | None = None
+    slippage_bps: NonNegativeDecimal
+    bar_half_spread_bps: NonNegativeDecimal
+    outlier_jump_pct: PositiveDecimal
+    outlier_confirm_count: PositiveInt
+    leg_risk_policy: Literal["unwind", "rehedge"]
+    max_rehedge_attempts: Annotated[int, Field(ge=0)]
+    leg_timeout_ms: PositiveInt
+    unwind_slippage_bps: NonNegativeDecimal
+    data: MarketDataSettings
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> StrategySettings:
+        if self.exit_threshold_bps >= self.entry_threshold_bps:
+            raise ValueError(
+                f"exit_threshold_bps ({self.exit_threshold_bps}) must be below entry_threshold_bps "
+                f"({self.entry_threshold_bps}), or every entry would exit at once",
+            )
+        return self
+
+
+class BacktestSettings(_Frozen):
+    """What ``arb backtest`` runs on and writes to."""
+
+    catalog: Path
+    out: Path
+    data: MarketDataSettings
+    start: str | None = None
+    end: str | None = None
+    starting_balances: dict[Literal["BINANCE", "UPBIT"], tuple[str, ...]]
+    latency_ms: dict[Literal["BINANCE", "UPBIT"], Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+
+    @field_validator("starting_balances")
+    @classmethod
+    def _balances(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for venue, balances in v.items():
+            for item in balances:
+                amount, _, ccy = item.partition(" ")
+                try:
+                    ok = Decimal(amount) >= 0 and ccy.isalpha() and ccy.isupper()
+                except ArithmeticError:
+                    ok = False
+                if not ok:
+                    raise ValueError(f"{venue}: {item!r} must look like '100000 USDT' (amount, space, currency)")
+        return v
+
+
+class RiskSettings(_Frozen):
+    """Risk guard limits (see ``arb_plugin.risk``); filled in by the risk issue."""
+
+    enabled: bool = True
+
+
+class StateSettings(_Frozen):
+    """Where application state lives (see ``arb_plugin.state``)."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/test"
+
+    @field_validator("redis_url", "postgres_dsn")
+    @classmethod
+    def _no_password(cls, v: str) -> str:
+        if urlsplit(v).password:
+            raise ValueError("carries a password: secrets come from the environment (see Secrets)")
+        return v
+
+
+class ObservabilitySettings(_Frozen):
+    """Logging, metrics and health settings (see ``arb_plugin.observability``)."""
+
+    log_dir: Path = Path("logs")
+    health_host: str = "127.0.0.1"
+    health_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+
+
+class BinanceVenueSettings(_Frozen):
+    """Binance connection overrides (NautilusTrader's built-in adapter)."""
+
+    account_type: Literal["spot", "usdt_futures"] = "spot"
+    base_url_http: str | None = None
+    base_url_ws: str | None = None
+
+
+class UpbitVenueSettings(_Frozen):
+    """Upbit connection overrides (``adapters.upbit``)."""
+
+    base_url_http: str | None = None
+    base_url_ws: str | None = None
+    base_url_ws_private: str | None = None
+
+
+class VenuesSettings(_Frozen):
+    binance: BinanceVenueSettings = BinanceVenueSettings()
+    upbit: UpbitVenueSettings = UpbitVenueSettings()
+
+
+class Secrets(_Frozen):
+    """Secrets, read from the environment only (never from a config file)."""
+
+    binance_api_key: SecretStr | None = None
+    binance_api_secret: SecretStr | None = None
+    upbit_access_key: SecretStr | None = None
+    upbit_secret_key: SecretStr | None = None
+    redis_url: SecretStr | None = None
+    postgres_dsn: SecretStr | None = None
+
+    ENV_NAMES: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("binance_api_key", "BINANCE_API_KEY"),
+        ("binance_api_secret", "BINANCE_API_SECRET"),
+        ("upbit_access_key", "UPBIT_ACCESS_KEY"),
+        ("upbit_secret_key", "UPBIT_SECRET_KEY"),
+        ("redis_url", "ARB_REDIS_URL"),
+        ("postgres_dsn", "ARB_POSTGRES_DSN"),
+    )
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Secrets:
+        """Read every secret from ``environ`` (empty values count as absent)."""
+        return cls(**{field: environ[name] for field, name in cls.ENV_NAMES if environ.get(name)})
+
+    def values(self) -> list[str]:
+        """Every secret value that is set (for redaction)."""
+        out = []
+        for field, _ in self.ENV_NAMES:
+            secret = getattr(self, field)
+            if secret is not None:
+                out.append(secret.get_secret_value())
+                password = urlsplit(secret.get_secret_value()).password
+                if password:
+                    out.append(password)
+        return out
+
+
+class Settings(_Frozen):
+    """Everything a node needs, immutable once loaded."""
+
+    env: Environment
+    strategy: StrategySettings
+    backtest: BacktestSettings
+    risk: RiskSettings = RiskSettings()
+    state: StateSettings = StateSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
+    venues: VenuesSettings = VenuesSettings()
+    secrets: Secrets = Secrets()
+
+    @property
+    def redis_url(self) -> str:
+        """The Redis URL to use: the secret one from the environment when set."""
+        return self.secrets.redis_url.get_secret_value() if self.secrets.redis_url else self.state.redis_url
+
+    @property
+    def postgres_dsn(self) -> str:
+        """The PostgreSQL DSN to use: the secret one from the environment when set."""
+        if self.secrets.postgres_dsn:
+            return self.secrets.postgres_dsn.get_secret_value()
+        return self.state.postgres_dsn
+
+
+# -- loading -------------------------------------------------------------------------------------------
+
+_SECRET_KEYS = frozenset(
+    {"api_key", "api_secret", "secret", "secret_key", "access_key", "password", "private_key", "token"},
+)
+ENV_PREFIX = "ARB_"
+_RESERVED_ENV = frozenset({"ARB_ENV", "ARB_CONFIG_DIR", "ARB_REDIS_URL", "ARB_POSTGRES_DSN"})
+
+
+def default_config_dir() -> Path:
+    """``$ARB_CONFIG_DIR``, else ``./config`` when present, else the repository's ``config/``."""
+    if env_dir := os.environ.get("ARB_CONFIG_DIR"):
+        return Path(env_dir)
+    cwd_dir = Path.cwd() / "config"
+    return cwd_dir if cwd_dir.is_dir() else REPO_ROOT / "config"
+
+
+def _refuse_secrets(data: Any, path: str, source: str) -> None:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            where = f"{path}.{key}" if path else key
+            if key.lower() in _SECRET_KEYS:
+                raise SettingsError(
+                    f"{source}: '{where}' is a secret; secrets come from the environment only "
+                    f"(BINANCE_API_KEY, BINANCE_API_SECRET, UPBIT_ACCESS_KEY, UPBIT_SECRET_KEY, "
+                    f"ARB_REDIS_URL, ARB_POSTGRES_DSN)",
+                )
+            _refuse_secrets(value, where, source)
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            _refuse_secrets(item, f"{path}[{i}]", source)
+
+
+def _apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name in _RESERVED_ENV:
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+        if any(not p for p in parts):
+            raise SettingsError(f"environment {name}: empty path segment; use ARB_<SECTION>__<FIELD>")
+        value: Any = raw
+        if raw[:1] in "[{":
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise SettingsError(f"environment {name}={raw!r}: not valid JSON ({e.msg})") from e
+        node = data
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise SettingsError(f"environment {name}: '{part}' is a value, not a section")
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+def _format_validation_error(error: ValidationError, source: str) -> str:
+    lines = [f"invalid settings ({source}):"]
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) or "<root>"
+        value = item.get("input")
+        if isinstance(value, dict):
+            value = "{...}"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown field (not in the settings model; check the spelling)"
+        lines.append(f"  - {field} = {value!r}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(
+    env: str | None = None,
+    config_dir: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """
+    Load, merge and validate the settings for one environment.
+
+    Parameters
+    ----------
+    env : str, optional
+        ``development``, ``staging`` or ``production``; default ``$ARB_ENV`` or ``development``.
+    config_dir : Path, optional
+        Folder holding ``{env}.toml``; default :func:`default_config_dir`.
+    environ : Mapping[str, str], optional
+        The environment to read overrides and secrets from; default ``os.environ``.
+
+    Raises
+    ------
+    SettingsError
+        Naming the field, the value and what is allowed.
+    """
+    environ = os.environ if environ is None else environ
+    env = env or environ.get("ARB_ENV") or Environment.DEVELOPMENT.value
+    allowed = ", ".join(e.value for e in Environment)
+    if env not in {e.value for e in Environment}:
+        raise SettingsError(f"env = {env!r}: must be one of {allowed}")
+    folder = Path(config_dir) if config_dir is not None else default_config_dir()
+    path = folder / f"{env}.toml"
+    if not path.is_file():
+        raise SettingsError(f"config file {path} not found (env={env!r}; expected config/{{{allowed}}}.toml)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise SettingsError(f"{path}: not valid TOML: {e}") from e
+    _refuse_secrets(data, "", str(path))
+    if "env" in data and data["env"] != env:
+        raise SettingsError(f"{path}: env = {data['env']!r} does not match the file's environment {env!r}")
+    data["env"] = env
+    if "secrets" in data:
+        raise SettingsError(f"{path}: a [secrets] section is not allowed; secrets come from the environment only")
+    data = _apply_env_overrides(data, environ)
+    if "secrets" in data:
+        raise SettingsError("environment ARB_SECRETS__*: secrets are read from their own variables "
+                            "(BINANCE_API_KEY, UPBIT_ACCESS_KEY, ARB_POSTGRES_DSN, ...)")
+    try:
+        secrets = Secrets.from_environ(environ)
+        return Settings(**data, secrets=secrets)
+    except ValidationError as e:
+        raise SettingsError(_format_validation_error(e, f"{path} + ARB_* environment")) from e
