@@ -1,0 +1,157 @@
+"""
+Messages between the strategy, the risk guard and the state bridge (one home for every topic and tag).
+
+The strategy publishes on the NautilusTrader message bus; the risk guard and the state bridge subscribe.
+Nothing here does I/O. Payloads are frozen msgspec structs with exact decimal strings, so they round-trip
+through JSON (Redis, PostgreSQL JSONB) without float.
+
+Order intent
+------------
+Every order the strategy submits carries two tags: ``intent=<entry|exit|unwind|rehedge>`` and
+``pair=<symbol>``. Risk rules read them: ``entry`` adds exposure; ``exit``, ``unwind`` and ``rehedge``
+reduce exposure (a re-hedge completes a half-filled pair, reducing the unhedged notional) and are never
+blocked by a guard.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import msgspec
+
+
+# -- message bus topics -----------------------------------------------------------------------------------
+PAIR_STATE_TOPIC = "arb.pairs.state"  # PairSnapshot, on every pair state transition
+PAIR_CLOSED_TOPIC = "arb.pairs.closed"  # PairClosed, when a pair's round trip ends
+LEG_RISK_TOPIC = "arb.pairs.leg_risk"  # LegRiskAlert, whenever a pair is (or was) unhedged
+FLATTEN_TOPIC = "arb.commands.flatten"  # FlattenRequest: the strategy exits every open pair
+DECISION_TOPIC = "arb.strategy.decision"  # DecisionLatency samples (quote receipt -> decision)
+
+# -- cache keys (NautilusTrader Cache generic key/value store) --------------------------------------------
+RESUME_CACHE_KEY = "arb.resume.{symbol}"  # JSON of a PairSnapshot to resume from, put there before start
+
+
+class PairStatus(StrEnum):
+    """Lifecycle of one arbitrage pair."""
+
+    FLAT = "FLAT"
+    ENTERING = "ENTERING"
+    OPEN = "OPEN"
+    EXITING = "EXITING"
+
+
+class Direction(StrEnum):
+    """Which venue buys: ``BUY_BINANCE`` sells on Upbit (premium high), ``BUY_UPBIT`` the reverse."""
+
+    BUY_BINANCE = "BUY_BINANCE"
+    BUY_UPBIT = "BUY_UPBIT"
+
+
+class OrderIntent(StrEnum):
+    """Why an order was sent (its ``intent=`` tag)."""
+
+    ENTRY = "entry"
+    EXIT = "exit"
+    UNWIND = "unwind"
+    REHEDGE = "rehedge"
+
+    @property
+    def reduces_exposure(self) -> bool:
+        """Every intent but ``entry`` reduces exposure and must never be blocked by a guard."""
+        return self is not OrderIntent.ENTRY
+
+
+def order_tags(intent: OrderIntent, symbol: str) -> list[str]:
+    """Return the tags the strategy puts on an order."""
+    return [f"intent={intent.value}", f"pair={symbol}"]
+
+
+def parse_order_tags(tags: list[str] | None) -> tuple[OrderIntent | None, str | None]:
+    """Return ``(intent, pair symbol)`` from an order's tags; ``None`` where a tag is absent."""
+    intent: OrderIntent | None = None
+    symbol: str | None = None
+    for tag in tags or ():
+        key, _, value = tag.partition("=")
+        if key == "intent":
+            try:
+                intent = OrderIntent(value)
+            except ValueError:
+                intent = None
+        elif key == "pair":
+            symbol = value
+    return intent, symbol
+
+
+class LegFill(msgspec.Struct, frozen=True):
+    """Net filled quantity and average price of one pair's position on one venue."""
+
+    instrument_id: str
+    side: str  # "BUY" | "SELL": the side of the entry on this venue
+    quantity: str  # decimal string, base units
+    avg_px: str  # decimal string, quote currency
+
+
+class PairSnapshot(msgspec.Struct, frozen=True):
+    """
+    Everything needed to resume one pair after a restart.
+
+    ``working_orders`` lists the client order ids still in flight (none when FLAT or OPEN): on resume they
+    are looked up in NautilusTrader's reconciled cache, never re-sent.
+    """
+
+    symbol: str
+    status: PairStatus
+    ts_event: int
+    direction: Direction | None = None
+    quantity: str = "0"  # hedged quantity held (base units)
+    entry_edge_bps: str | None = None
+    entry_ts: int | None = None
+    legs: tuple[LegFill, ...] = ()
+    working_orders: tuple[str, ...] = ()
+    realized_pnl_krw: str = "0"  # cumulative over the session, FX at fill time
+    round_trips: int = 0
+    unhedged_qty: str = "0"  # signed base quantity not matched across the venues
+
+    def to_json(self) -> bytes:
+        return msgspec.json.encode(self)
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> PairSnapshot:
+        """Decode and validate; raises ``msgspec.ValidationError``/``DecodeError`` on a bad payload."""
+        return msgspec.json.decode(data, type=cls)
+
+
+class PairClosed(msgspec.Struct, frozen=True):
+    """A pair's round trip ended (exit, unwind or forced flatten)."""
+
+    symbol: str
+    direction: Direction
+    quantity: str
+    pnl_krw: str  # net of fees, FX at fill time
+    reason: str  # "converged" | "max_holding" | "unwound" | "flatten"
+    ts_event: int
+
+
+class LegRiskAlert(msgspec.Struct, frozen=True):
+    """A pair became unhedged, or an unwind / re-hedge could not restore the hedge."""
+
+    symbol: str
+    stage: str  # "detected" | "rehedging" | "unwinding" | "resolved" | "failed"
+    unhedged_qty: str  # signed: + means long base across venues
+    detail: str
+    ts_event: int
+
+
+class FlattenRequest(msgspec.Struct, frozen=True):
+    """Ask the strategy to exit every open pair (e.g. a guard halted trading)."""
+
+    reason: str
+    ts_event: int
+
+
+class DecisionLatency(msgspec.Struct, frozen=True):
+    """One quote-to-decision sample (ns between the quote's ``ts_init`` and the strategy's decision)."""
+
+    symbol: str
+    latency_ns: int
+    ts_event: int
