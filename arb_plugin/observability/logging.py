@@ -523,6 +523,10 @@ class LoggingManager:
         self._thread.join(timeout)
         self._thread = None
 
+    def error_count(self) -> int:
+        """ERROR-and-above records logged so far (read by the metrics)."""
+        return self.counts[LogLevel.ERROR] + self.counts[LogLevel.CRITICAL]
+
     def add_listener(self, listener: Callable[[LogRecord], None]) -> None:
         """Call ``listener`` with every record (writer thread, after redaction); must be quick."""
         self._listeners.append(listener)
