@@ -19,7 +19,6 @@ from enum import StrEnum
 
 import msgspec
 
-
 # -- message bus topics -----------------------------------------------------------------------------------
 PAIR_STATE_TOPIC = "arb.pairs.state"  # PairSnapshot, on every pair state transition
 PAIR_CLOSED_TOPIC = "arb.pairs.closed"  # PairClosed, when a pair's round trip ends

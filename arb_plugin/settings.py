@@ -40,7 +40,6 @@ from pydantic import model_validator
 
 from arb_plugin.errors import SettingsError
 
-
 PACKAGE_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_ROOT.parent
 
@@ -212,7 +211,9 @@ class ObservabilitySettings(_Frozen):
             ipaddress.ip_address(v)
         except ValueError:
             if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", v):
-                raise ValueError("must be an IP address or host name, e.g. 127.0.0.1 (0.0.0.0 in a container)") from None
+                raise ValueError(
+                    "must be an IP address or host name, e.g. 127.0.0.1 (0.0.0.0 in a container)",
+                ) from None
         return v
 
 
@@ -277,7 +278,9 @@ def _check_balances(v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]
             except ArithmeticError:
                 ok = False
             if not ok:
-                raise ValueError(f"{venue}: {item!r} must look like '100000 USDT' (amount, space, currency)")
+                raise ValueError(
+                    f"{venue}: {item!r} must look like '100000 USDT' (amount, space, currency)",
+                )
     return v
 
 

@@ -143,7 +143,7 @@ def redis_check(redis_url: str) -> HealthCheck:
 
     async def check() -> CheckResult:
         t0 = time.perf_counter()
-        await client.ping()
+        await client.execute_command("PING")
         return CheckResult(True, f"PING {1000 * (time.perf_counter() - t0):.2f} ms")
 
     return check
