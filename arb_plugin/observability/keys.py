@@ -2,15 +2,21 @@
 The Redis keys observability reads and writes: the only place they are formed in this package.
 
 Every key follows the keyspace ``arbitrage:{env}:{session_id}:{domain}:{symbol}:{field}`` (absent parts
-left out). Until the state store's ``KeyBuilder`` lands, the keys are built here, in these functions only,
-so that switching over touches nothing else.
+left out) of ``arb_plugin.state.keys.KeyBuilder``. Until the state store lands on main, the keys are built
+here, in these functions only, exactly as ``KeyBuilder`` builds them, so that switching over touches
+nothing else:
+
+- ``METRICS`` of a session: ``KeyBuilder(env, session)(Domain.METRICS, symbol)``;
+- the log stream: environment-wide ``KeyBuilder(env, None)(None, field="logs")`` ->
+  ``arbitrage:{env}:logs``. One stream per environment (capped at 1000 entries), each entry naming its
+  session, so ``arb monitor --tail`` follows whatever session runs without having to find it first.
 """
 
 from __future__ import annotations
 
 KEY_ROOT = "arbitrage"
 METRICS_DOMAIN = "METRICS"
-LOGS_DOMAIN = "LOGS"
+LOG_STREAM_FIELD = "logs"
 
 
 def _join(*parts: str | None) -> str:
@@ -22,16 +28,11 @@ def metrics_key(env: str, session_id: str, symbol: str | None = None) -> str:
     return _join(KEY_ROOT, env, session_id, METRICS_DOMAIN, symbol)
 
 
-def log_stream_key(env: str, session_id: str) -> str:
-    """The Redis Stream the ``LoggingManager`` appends to (one per session)."""
-    return _join(KEY_ROOT, env, session_id, LOGS_DOMAIN)
+def metrics_pattern(env: str, session_id: str) -> str:
+    """``SCAN`` pattern of a session's per-symbol ``METRICS`` keys."""
+    return _join(KEY_ROOT, env, session_id, METRICS_DOMAIN, "*")
 
 
-def log_stream_pattern(env: str) -> str:
-    """``SCAN`` pattern matching every session's log stream in one environment."""
-    return _join(KEY_ROOT, env, "*", LOGS_DOMAIN)
-
-
-def session_of_log_stream(key: str) -> str:
-    """Return the session id part of a log stream key."""
-    return key.split(":")[2]
+def log_stream_key(env: str) -> str:
+    """The Redis Stream the ``LoggingManager`` appends to (one per environment)."""
+    return _join(KEY_ROOT, env, LOG_STREAM_FIELD)

@@ -5,7 +5,8 @@ Every record has a level, one of ten categories, a component and a message, and 
 
 - a file, ``{log_dir}/arbitrage_{env}.log``, one JSON object per line;
 - the console (human-readable);
-- a Redis Stream per session (``XADD ... MAXLEN 1000``), which ``arb monitor --tail`` follows;
+- a Redis Stream per environment (``XADD ... MAXLEN 1000``, entries name their session), which
+  ``arb monitor --tail`` follows;
 - the PostgreSQL table ``system_logs``, WARNING and above, in batches (``COPY``).
 
 Which backends run and from which level is the SPEC's table, per environment (:data:`LOG_POLICIES`).
@@ -303,7 +304,8 @@ class RedisStreamBackend:
         self._client.close()
 
 
-SYSTEM_LOG_COLUMNS = ("session_id", "created_at", "level", "category", "component", "message", "context")
+SYSTEM_LOG_COLUMNS = ("session_id", "created_at", "level", "category", "logger", "message", "data")
+"""Columns of ``system_logs`` (migration 0001) written per record; ``logger`` is the component."""
 
 
 class PostgresBackend:
@@ -421,6 +423,7 @@ class LoggingTargets:
     postgres_dsn: str | None = None
     postgres_server_settings: dict[str, str] | None = None
     stream_maxlen: int = 1000
+    stream_env: str | None = None  # the env part of the stream key (default: the environment's short name)
     pg_batch_size: int = 500
     pg_flush_ms: int = 1000
 
@@ -457,7 +460,7 @@ class LoggingManager:
         self.min_level = self.policy.min_level
         self.redact = Redactor(secrets)
         self.file_path = targets.log_dir / f"arbitrage_{env.value}.log"
-        self.stream_key = log_stream_key(env.short, session_id)
+        self.stream_key = log_stream_key(targets.stream_env or env.short)
         self._targets = targets
         self._console = console if console is not None else sys.stdout
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()

@@ -12,7 +12,6 @@ from tests.fakes.binance.replay import load_minutes
 from tests.fakes.binance.server import FakeBinanceSpot
 from tests.fakes.binance.server import fmt8
 
-
 __all__ = ["FakeBinanceSpot", "QuoteReplay", "fmt8", "make_fake_binance"]
 
 DEFAULT_FILE = "binance/binance_BTC_USDT_2024_09_1m.csv.gz"

@@ -17,7 +17,6 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-
 TICK = Decimal("0.01")
 
 

@@ -41,7 +41,6 @@ from aiohttp import web
 from tests.fakes.binance.replay import BookTop
 from tests.fakes.binance.replay import QuoteReplay
 
-
 T = TypeVar("T")
 EIGHT_DP = Decimal("0.00000001")
 

@@ -9,21 +9,21 @@ import asyncpg
 import pytest
 import redis
 
-# The ``system_logs`` table as the state store's migration defines it. Used until that migration is on
-# main; then the tests apply the migrations to their private schema instead.
+# The ``system_logs`` table exactly as the state store's migration 0001 defines it. Used until that
+# migration is on main; then the tests apply the migrations to their private schema instead.
 SYSTEM_LOGS_DDL = """
-CREATE TABLE IF NOT EXISTS system_logs (
-    id          BIGSERIAL PRIMARY KEY,
-    session_id  TEXT        NOT NULL,
-    created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
-    level       TEXT        NOT NULL,
-    category    TEXT        NOT NULL,
-    component   TEXT        NOT NULL,
-    message     TEXT        NOT NULL,
-    context     JSONB
+CREATE TABLE system_logs (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    session_id text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    level      text        NOT NULL,
+    category   text        NOT NULL,
+    logger     text,
+    message    text        NOT NULL,
+    data       jsonb
 );
-CREATE INDEX IF NOT EXISTS system_logs_session_created ON system_logs (session_id, created_at);
-CREATE INDEX IF NOT EXISTS system_logs_created_desc ON system_logs (created_at DESC);
+CREATE INDEX system_logs_session_created_idx ON system_logs (session_id, created_at);
+CREATE INDEX system_logs_created_desc_idx ON system_logs (created_at DESC);
 """
 
 

@@ -37,6 +37,7 @@ def main() -> None:
             postgres_dsn=os.environ["TEST_PG_DSN"],
             postgres_server_settings={"search_path": schema},
             pg_batch_size=3,
+            stream_env=session_id,
         ),
         secrets=secrets.values(),
     ).start()

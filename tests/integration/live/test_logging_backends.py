@@ -25,7 +25,9 @@ pytestmark = pytest.mark.integration
 def test_redis_stream_is_capped_at_maxlen(tmp_path: Path, redis_url: str, unique_id: str,
                                           redis_client: redis.Redis) -> None:
     manager = LoggingManager(
-        Environment.STAGING, unique_id, LoggingTargets(tmp_path, redis_url=redis_url, stream_maxlen=1000),
+        Environment.STAGING,
+        unique_id,
+        LoggingTargets(tmp_path, redis_url=redis_url, stream_maxlen=1000, stream_env=unique_id),
         console=open(os.devnull, "w"),  # noqa: SIM115 - closed with the manager's console backend
     ).start()
     log = manager.get_logger(LogCategory.WEBSOCKET, "BinanceWebSocketClient")
@@ -33,7 +35,7 @@ def test_redis_stream_is_capped_at_maxlen(tmp_path: Path, redis_url: str, unique
         log.info(f"frame {i}", venue="BINANCE")
     manager.stop()
     key = manager.stream_key
-    assert key == f"arbitrage:stg:{unique_id}:LOGS"
+    assert key == f"arbitrage:{unique_id}:logs"  # tests use their own "environment" part
     assert redis_client.xlen(key) == 1000
     first = redis_client.xrange(key, count=1)[0][1]
     last = redis_client.xrevrange(key, count=1)[0][1]
@@ -66,7 +68,8 @@ def test_postgres_gets_warning_and_above_in_batches(tmp_path: Path, pg_dsn: str,
     assert {r["level"] for r in rows} == {"WARNING", "ERROR"}
     assert {r["session_id"] for r in rows} == {unique_id}
     assert {r["category"] for r in rows} == {"RISK"}
-    assert json.loads(rows[0]["context"]) == {"symbol": "BTCUSDT"}
+    assert json.loads(rows[0]["data"]) == {"symbol": "BTCUSDT"}
+    assert {r["logger"] for r in rows} == {"ArbRiskGate"}
 
 
 def test_postgres_outage_keeps_rows_until_it_returns(tmp_path: Path, pg_dsn: str, logs_schema: str,
@@ -109,7 +112,7 @@ def test_secrets_in_no_backend_and_nautilus_lines_routed_once(
     assert result.returncode == 0, result.stderr[-3000:]
     console = result.stdout + result.stderr
     log_file = (tmp_path / "arbitrage_development.log").read_text(encoding="utf-8")
-    stream = redis_client.xrange(f"arbitrage:dev:{unique_id}:LOGS")
+    stream = redis_client.xrange(f"arbitrage:{unique_id}:logs")
     stream_text = json.dumps([fields for _, fields in stream])
     rows = asyncio.run(pg_fetch(pg_dsn, logs_schema, "SELECT * FROM system_logs ORDER BY id"))
     pg_text = json.dumps([dict(r) for r in rows], default=str)
@@ -161,4 +164,4 @@ def test_production_prints_nothing_of_nautilus_on_the_console(
     for marker in ("marker-nt-warning", "marker-nt-error", "marker-arb-warning", "marker-arb-error"):
         assert log_file.count(marker) == 1
     assert "marker-nt-info" not in log_file and "marker-arb-info" not in log_file
-    assert redis_client.xlen(f"arbitrage:prod:{unique_id}:LOGS") == len(log_file.splitlines())
+    assert redis_client.xlen(f"arbitrage:{unique_id}:logs") == len(log_file.splitlines())
