@@ -127,8 +127,9 @@ class LogMonitor:
     ) -> None:
         import redis
 
-        self._redis = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5,
-                                           socket_connect_timeout=2)
+        # Typed Any: redis-py's sync client is typed as returning ``Awaitable | Any`` for every command.
+        self._redis: Any = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5,
+                                                socket_connect_timeout=2)
         self.env = env
         self.stream_key = log_stream_key(env)
         self._dsn = postgres_dsn
