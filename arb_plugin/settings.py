@@ -299,7 +299,9 @@ class NodeSettings(_Frozen):
     cancel_orders_on_stop: bool = True
     timeout_connection_secs: PositiveInt = 30
     timeout_disconnection_secs: PositiveInt = 10
+    timeout_post_stop_secs: Annotated[float, Field(gt=0, le=600)] = 3.0
     reconciliation_lookback_mins: PositiveInt | None = 1440
+    reconciliation_startup_delay_secs: Annotated[float, Field(gt=0, le=600)] = 10.0
 
     @field_validator("trader_id")
     @classmethod

@@ -29,10 +29,12 @@ from nautilus_trader.config import TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.identifiers import Venue
 from nautilus_trader.trading.strategy import Strategy
 
 from arb_plugin.instruments import binance_spot_symbol_info
 from arb_plugin.instruments import btcusdt_binance
+from arb_plugin.observability.ws_state import binance_ws_state
 from tests.fakes.binance import FakeBinanceSpot
 from tests.fakes.binance import make_fake_binance
 from tests.fakes.binance.replay import book_tops
@@ -193,11 +195,17 @@ def test_nautilus_binance_data_client_against_the_fake(market_dir: Path) -> None
         outcome["before"] = len(counter.quotes)
         instrument = node.cache.instrument(InstrumentId.from_str("BTCUSDT.BINANCE"))
         outcome["instrument"] = instrument
-        fake.call(fake.drop_connections())
+        client = node.kernel.data_engine.routing_map[Venue("BINANCE")]
+        outcome["state_up"] = binance_ws_state(client)
+        fake.call(fake.drop_connections(refuse_for_s=1.0))
         n = len(counter.quotes)
+        states = []
         deadline = time.monotonic() + 15
         while len(counter.quotes) < n + 20 and time.monotonic() < deadline:
+            states.append(binance_ws_state(client)[0])
             await asyncio.sleep(0.02)
+        outcome["states"] = states
+        outcome["state_again"] = binance_ws_state(client)
         outcome["after"] = len(counter.quotes) - n
         await node.stop_async()
         await asyncio.sleep(0.2)
@@ -212,6 +220,11 @@ def test_nautilus_binance_data_client_against_the_fake(market_dir: Path) -> None
     assert outcome["before"] >= 20
     assert outcome["after"] >= 20  # quotes resumed after the drop
     assert fake.ws_handshakes == 2  # one reconnect, on the same combined-stream URL
+    assert fake.ws_refused >= 1
+    # The health probe saw the socket up, then down while the fake refused it, then up again.
+    assert outcome["state_up"] == (True, "1/1 connection(s) active, 1 stream(s)")
+    assert False in outcome["states"]
+    assert outcome["state_again"][0] is True
     instrument = outcome["instrument"]
     shipped = btcusdt_binance()
     assert instrument.price_precision == shipped.price_precision == 8  # reference §9 P1
