@@ -22,7 +22,7 @@ BINANCE_WS_ATTRIBUTES = ("_ws_client", "_ws_public_client")
 
 def binance_ws_state(client: Any) -> tuple[bool, str]:
     """``(connected, detail)`` of a NautilusTrader Binance data client's market-stream connections."""
-    clients = [getattr(client, name, None) for name in BINANCE_WS_ATTRIBUTES]
+    clients: list[Any] = [getattr(client, name, None) for name in BINANCE_WS_ATTRIBUTES]
     if any(ws is None or getattr(ws, "_clients", None) is None for ws in clients):
         return False, "no WebSocket client (adapter layout changed?)"
     sockets = [c for ws in clients for c in ws._clients.values() if c is not None]
