@@ -585,7 +585,6 @@ class ArbitrageStrategy(Strategy):
         )
         self._publish_state(pair, ts)
         self._send_towards_targets(pair, OrderIntent.EXIT, bounded=False)
-        self._maybe_resolve(pair)
 
     def _leg_order(
         self,
@@ -727,10 +726,10 @@ class ArbitrageStrategy(Strategy):
     def _resolve_entry(self, pair: _Pair, failures: list[str], ts: int) -> None:
         book = pair.book
         if (book.binance.quantity, book.upbit.quantity) == book.targets() and book.target_qty > 0:
+            if pair.last_alert_stage not in (None, "resolved"):
+                self._leg_risk(pair, "resolved", f"hedged at {book.hedged}", ts)
             book.open(book.target_qty)
             pair.new_phase()
-            if book.unhedged == 0 and pair.last_alert_stage not in (None, "resolved"):
-                self._leg_risk(pair, "resolved", f"hedged at {book.hedged}", ts)
             self.log.info(f"{pair.symbol} OPEN {book.direction.value if book.direction else ''} qty={book.target_qty}")
             if pair.want_exit:
                 self._exit(pair, ts, "flatten")
@@ -840,6 +839,7 @@ class ArbitrageStrategy(Strategy):
             for order in orders:
                 self.submit_order(order)
         self._arm_timeout(pair)
+        self._maybe_resolve(pair)  # orders denied on submit are already closed: carry on now
         return True
 
     def _tradable_qty(self, pair: _Pair, qty: Decimal) -> bool:
