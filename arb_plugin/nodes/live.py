@@ -41,7 +41,6 @@ from enum import StrEnum
 from typing import Any
 from typing import TextIO
 
-from nautilus_trader.adapters.binance import BINANCE
 from nautilus_trader.adapters.binance import BinanceAccountType
 from nautilus_trader.adapters.binance import BinanceDataClientConfig
 from nautilus_trader.adapters.binance import BinanceExecClientConfig
@@ -94,6 +93,7 @@ class TradingMode(StrEnum):
 
 
 VENUES = ("BINANCE", "UPBIT")
+BINANCE = Venue("BINANCE")
 UPBIT = Venue("UPBIT")
 METRICS_ACTOR_PATH = "arb_plugin.observability.metrics:MetricsCollector"
 METRICS_CONFIG_PATH = "arb_plugin.observability.metrics:MetricsCollectorConfig"
