@@ -10,12 +10,17 @@ StateStore: the one interface to application state (Redis primary, PostgreSQL sn
 
 Fallback
 --------
-When a Redis call fails with a connection error or timeout, the store marks Redis unreachable. From then
+When a Redis call fails with a connection error or timeout, the store marks Redis unreachable and copies
+the latest value of every live key it keeps to PostgreSQL (what Redis held, for other readers). From then
 on every key value is also written to PostgreSQL as a row (so no write is lost), and reads are served from
 memory, then PostgreSQL. The store probes Redis every ``redis_retry_secs`` (on the next write or read);
 when it answers, every live key in memory is written back with its remaining TTL (re-seeding) before
 Redis is used again. A read of a key Redis does not have (lost in a restart, never written by this process)
 also falls back to PostgreSQL, within the domain's TTL.
+
+Reads are always correct for the process that writes (memory first). Another process reading the same
+session sees a value Redis acknowledged and then lost once the writer notices the outage (its next
+write), and may read PostgreSQL for up to its own ``redis_retry_secs`` after Redis returns.
 
 Bad values (a corrupt or foreign value under our keys, a row that does not validate) are reported through
 ``on_problem`` with the key or row and skipped; they are never written anywhere.
@@ -166,6 +171,7 @@ class StateStore:
         self._pg: asyncpg.Pool | None = None
         self._latest: dict[str, _Entry] = {}
         self._redis_up = True
+        self._copy_pending = False  # Redis just went away: copy the latest state to PostgreSQL
         self._next_probe = 0.0
         self._pending_rows: list[SnapshotRow] = []
         self._problem = on_problem or _log.warning
@@ -231,9 +237,20 @@ class StateStore:
                 f"Redis unreachable ({type(error).__name__}: {error}); writes go to PostgreSQL "
                 f"until it answers again (probing every {self._retry_secs} s)",
             )
+        if self._redis_up:
+            self._copy_pending = True
         self._redis_up = False
         self.stats["redis_failures"] += 1
         self._next_probe = time.monotonic() + self._retry_secs
+
+    def _latest_as_rows(self) -> list[SnapshotRow]:
+        """Every live key value in memory as a row: what Redis held, for readers while it is away."""
+        now = time.time()
+        return [
+            row_for(KeyWrite(e.domain, e.symbol, e.field, e.payload), now)
+            for e in self._latest.values()
+            if e.expires_at > now
+        ]
 
     async def _redis_usable(self) -> bool:
         """``True`` when Redis may be used now; probes and re-seeds after an outage."""
@@ -267,6 +284,9 @@ class StateStore:
     async def maintain(self) -> None:
         """With nothing to write: probe an unreachable Redis (re-seeding it) and retry kept rows."""
         await self._redis_usable()
+        if not self._redis_up and self._copy_pending:
+            self._copy_pending = False
+            await self.insert_rows(self._latest_as_rows())
         await self.flush_pending_rows()
 
     async def renew(self) -> int:
@@ -325,8 +345,14 @@ class StateStore:
                 except REDIS_DOWN_ERRORS as e:
                     self._redis_unreachable(e)
             if not self._redis_up:
-                pg_rows.extend(row_for(w, now) for w in fallback)
-                self.stats["fallback_rows"] += len(fallback)
+                if self._copy_pending:
+                    self._copy_pending = False
+                    copied = self._latest_as_rows()  # includes this batch
+                    pg_rows.extend(copied)
+                    self.stats["fallback_rows"] += len(copied)
+                else:
+                    pg_rows.extend(row_for(w, now) for w in fallback)
+                    self.stats["fallback_rows"] += len(fallback)
         if pg_rows:
             await self.insert_rows(pg_rows)
 

@@ -1,0 +1,135 @@
+"""Fixtures for the state tests: a migrated private schema, stores, key clean-up, a private redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis
+
+from arb_plugin.state.keys import KeyBuilder
+from arb_plugin.state.migrate import migrate
+from arb_plugin.state.store import StateStore
+
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def schema(pg_schema: str, pg_dsn: str) -> str:
+    """A private schema with every migration applied."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(pg_dsn)
+        try:
+            await migrate(conn, schema=pg_schema)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+    return pg_schema
+
+
+@pytest.fixture
+def session_keys(unique_id: str, redis_url: str) -> Iterator[KeyBuilder]:
+    """The test's session keyspace; its Redis keys are deleted afterwards (never FLUSHDB)."""
+    keys = KeyBuilder("dev", unique_id)
+    yield keys
+    delete_session_keys(redis_url, keys)
+
+
+def delete_session_keys(url: str, keys: KeyBuilder) -> None:
+    client = redis.Redis.from_url(url)
+    try:
+        found = list(client.scan_iter(match=keys.session_pattern(), count=1000))
+        if found:
+            client.delete(*found)
+    except redis.ConnectionError:
+        pass
+    finally:
+        client.close()
+
+
+def make_store(keys: KeyBuilder, redis_url: str, pg_dsn: str, schema: str, problems: list[str] | None = None,
+               **kwargs: object) -> StateStore:
+    sink = problems.append if problems is not None else None
+    return StateStore(keys, redis_url, pg_dsn, schema, on_problem=sink, **kwargs)  # type: ignore[arg-type]
+
+
+def pg_fetch(dsn: str, schema: str, sql: str, *args: object) -> list[asyncpg.Record]:
+    async def run() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """A private ``redis-server`` on a free loopback port that a test can kill and restart (no persistence)."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed (make test installs it)")
+        self.binary = binary
+        self.workdir = workdir
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(host="127.0.0.1", port=self.port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError(f"redis-server did not start on port {self.port}") from None
+                time.sleep(0.02)
+        client.close()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
