@@ -4,7 +4,7 @@ Read-only views of NautilusTrader's cache and portfolio for the STATE and PORTFO
 Money stays exact: amounts are ``Money``/``Decimal`` rendered as decimal strings. Converting between KRW
 and USDT uses the FX rate NautilusTrader holds (mark xrate, else the venue's quote xrate); the rate used is
 written next to the figures, and a figure that cannot be converted is ``null`` with the currency named in
-``missing_fx``: never a guess.
+``missing_fx`` (or the figure NautilusTrader could not price yet): never a guess.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from nautilus_trader.cache.cache import Cache
 from nautilus_trader.model.currencies import KRW
 from nautilus_trader.model.currencies import USDT
 from nautilus_trader.model.enums import PositionSide
-from nautilus_trader.model.enums import PriceType
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.identifiers import Venue
 from nautilus_trader.model.objects import Currency
@@ -56,11 +55,11 @@ def position_summary(symbol: str, positions: list[Position], ts: int) -> dict[st
 
 
 def _xrate(cache: Cache, venue: Venue, source: Currency, target: Currency) -> Decimal | None:
+    # Mark xrates only: NautilusTrader's quote xrates are per venue and cannot price USDT in KRW across
+    # Binance and Upbit (reference P4); the strategy sets the mark xrate from the FX instrument.
     if source == target:
         return Decimal(1)
     rate = cache.get_mark_xrate(source, target)
-    if rate is None:
-        rate = cache.get_xrate(venue, source, target, PriceType.MID)
     if rate is None or rate <= 0:
         return None
     return Decimal(repr(rate))
@@ -106,16 +105,21 @@ def portfolio_summary(cache: Cache, portfolio: PortfolioFacade, ts: int) -> dict
     for name in venue_names:
         venue = Venue(name)
         figures = {
-            "realized_pnl": portfolio.realized_pnls(venue),
-            "unrealized_pnl": portfolio.unrealized_pnls(venue),
-            "exposure": portfolio.net_exposures(venue),
+            "realized_pnl": portfolio.realized_pnls,
+            "unrealized_pnl": portfolio.unrealized_pnls,
+            "exposure": portfolio.net_exposures,
         }
         per_venue: dict[str, Any] = {}
-        for label, amounts in figures.items():
-            amounts = amounts or {}
+        for label, compute in figures.items():
+            try:
+                amounts: dict[Currency, Money] | None = compute(venue) or {}
+            except (TypeError, ValueError, ArithmeticError):
+                # NautilusTrader 1.231 raises on an open position it has no price for yet.
+                amounts = None
+                missing.add(f"{label}@{name}: no price yet")
             per_venue[label] = {}
             for target in REPORTING_CURRENCIES:
-                value = _convert(cache, venue, amounts, target, missing)
+                value = None if amounts is None else _convert(cache, venue, amounts, target, missing)
                 per_venue[label][target.code] = None if value is None else str(value)
                 running = totals[label][target.code]
                 totals[label][target.code] = None if running is None or value is None else running + value

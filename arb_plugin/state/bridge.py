@@ -159,13 +159,16 @@ class StateBridge(Actor):
         self._pg_interval_ns = config.pg_snapshot_interval_secs * 1_000_000_000
         self._batch = Batch()
         self._alert_pending = False
+        self._live = False  # between on_start and on_stop: flushes are scheduled
         self._dirty_symbols: set[str] = set()
         self._portfolio_dirty = False
         self._last_portfolio_row_ns = 0
         self._instrument_pair: dict[InstrumentId, str] = {}
         self._pair_instruments: dict[str, set[InstrumentId]] = {}
         self._subscriptions: list[tuple[str, Any]] = []
-        self.flushes = 0
+        self.flushes = 0  # batches handed to the writer
+        self.flush_alerts = 0  # flush time alerts fired
+        self.refreshes = 0  # refresh timer callbacks
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -211,6 +214,7 @@ class StateBridge(Actor):
             callback=self._on_refresh,
         )
         self._portfolio_dirty = True
+        self._live = True
         self._mark()
 
     def _resume(self) -> None:
@@ -235,6 +239,7 @@ class StateBridge(Actor):
     def on_stop(self) -> None:
         # Subscriptions stay until dispose: NautilusTrader stops actors before strategies, and what the
         # strategy publishes while stopping is still written (on dispose).
+        self._live = False
         self._cancel_timers()
         self._flush(final=True)
         if self.writer is not None and self.store is not None:
@@ -265,7 +270,7 @@ class StateBridge(Actor):
     # -- handlers (trading loop: memory only) ---------------------------------------------------------
 
     def _mark(self) -> None:
-        if self._alert_pending or not self.is_running:
+        if self._alert_pending or not self._live:
             return
         self._alert_pending = True
         self.clock.set_time_alert_ns(
@@ -353,9 +358,11 @@ class StateBridge(Actor):
 
     def _on_flush_alert(self, event: TimeEvent) -> None:
         self._alert_pending = False
+        self.flush_alerts += 1
         self._flush()
 
     def _on_refresh(self, event: TimeEvent) -> None:
+        self.refreshes += 1
         self._portfolio_dirty = True
         self._dirty_symbols.update(self._pair_instruments)
         self._batch.renew = True
@@ -378,8 +385,12 @@ class StateBridge(Actor):
             durable = final or now - self._last_portfolio_row_ns >= self._pg_interval_ns
             if durable:
                 self._last_portfolio_row_ns = now
-            summary = portfolio_summary(self.cache, self.portfolio, now)
-            batch.add(KeyWrite(Domain.PORTFOLIO, None, None, _encode(summary), durable=durable, ts_event=now))
+            try:
+                summary = portfolio_summary(self.cache, self.portfolio, now)
+            except Exception as e:  # a view must never break the timer (and so the trading loop)
+                self._report(f"PORTFOLIO not derived ({type(e).__name__}: {e})")
+            else:
+                batch.add(KeyWrite(Domain.PORTFOLIO, None, None, _encode(summary), durable=durable, ts_event=now))
         if not batch:
             return
         self._batch = Batch()

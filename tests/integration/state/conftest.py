@@ -133,3 +133,62 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.kill()
+
+
+class StallingProxy:
+    """
+    A loopback TCP proxy to Redis that can stall: while stalled it holds what clients send (no reply comes),
+    so a write is in flight for as long as the test wants. Runs its own loop on a thread.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        import threading
+
+        self._target = (target_host, target_port)
+        self._loop = asyncio.new_event_loop()
+        self._resume = asyncio.Event()
+        self._started = threading.Event()
+        self.port = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self._started.wait(5)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._resume.set()
+        server = self._loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        self._started.set()
+        self._loop.run_forever()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._target)
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, gated: bool) -> None:
+            try:
+                while data := await src.read(65536):
+                    if gated:
+                        await self._resume.wait()
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pump(reader, up_writer, True), pump(up_reader, writer, False))
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stall(self) -> None:
+        self._loop.call_soon_threadsafe(self._resume.clear)
+
+    def resume(self) -> None:
+        self._loop.call_soon_threadsafe(self._resume.set)
+
+    def close(self) -> None:
+        self.resume()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
