@@ -20,7 +20,6 @@ from typing import Any
 
 import msgspec
 
-
 # -- message bus topics -----------------------------------------------------------------------------------
 PAIR_STATE_TOPIC = "arb.pairs.state"  # PairSnapshot, on every pair state transition
 PAIR_CLOSED_TOPIC = "arb.pairs.closed"  # PairClosed, when a pair's round trip ends

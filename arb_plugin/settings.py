@@ -38,7 +38,6 @@ from pydantic import model_validator
 
 from arb_plugin.errors import SettingsError
 
-
 PACKAGE_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_ROOT.parent
 

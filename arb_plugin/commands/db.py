@@ -71,7 +71,9 @@ def _migrate(args: argparse.Namespace) -> int:
         applied = ", ".join(f"{v:04d}" for v in result.applied)
         print(f"schema {schema}: applied {len(result.applied)} migration(s): {applied}")
     else:
-        print(f"schema {schema}: up to date ({len(result.already)} migration(s) applied before), nothing to do")
+        print(
+            f"schema {schema}: up to date ({len(result.already)} migration(s) applied before), nothing to do"
+        )
     return 0
 
 
@@ -84,7 +86,9 @@ def _cleanup(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     state = settings.state
-    older_than = parse_duration(args.older_than) if args.older_than else dt.timedelta(days=state.retention_days)
+    older_than = (
+        parse_duration(args.older_than) if args.older_than else dt.timedelta(days=state.retention_days)
+    )
 
     async def run() -> Any:
         conn = await _connect(settings)
@@ -100,8 +104,10 @@ def _cleanup(args: argparse.Namespace) -> int:
 
     report = asyncio.run(run())
     verb = "would delete" if report.dry_run else "deleted"
-    print(f"retention: rows older than {older_than} (before {report.cutoff:%Y-%m-%d %H:%M:%S %Z}), "
-          f"sessions not active only")
+    print(
+        f"retention: rows older than {older_than} (before {report.cutoff:%Y-%m-%d %H:%M:%S %Z}), "
+        f"sessions not active only"
+    )
     if report.marked_crashed:
         mark = "would mark" if report.dry_run else "marked"
         print(f"  {mark} crashed (heartbeat expired): {', '.join(report.marked_crashed)}")

@@ -23,7 +23,6 @@ from nautilus_trader.model.objects import Money
 from nautilus_trader.model.position import Position
 from nautilus_trader.portfolio.base import PortfolioFacade
 
-
 REPORTING_CURRENCIES: tuple[Currency, ...] = (KRW, USDT)
 
 
@@ -100,7 +99,8 @@ def portfolio_summary(cache: Cache, portfolio: PortfolioFacade, ts: int) -> dict
             balance.currency.code: str(balance.total.as_decimal()) for balance in account.balances().values()
         }
     venue_names = sorted(
-        {a.id.get_issuer() for a in cache.accounts()} | {p.instrument_id.venue.value for p in cache.positions()},
+        {a.id.get_issuer() for a in cache.accounts()}
+        | {p.instrument_id.venue.value for p in cache.positions()},
     )
     for name in venue_names:
         venue = Venue(name)
@@ -127,7 +127,10 @@ def portfolio_summary(cache: Cache, portfolio: PortfolioFacade, ts: int) -> dict
     fx = cache.get_mark_xrate(USDT, KRW)
     return {
         "ts": ts,
-        **{label: {ccy: None if v is None else str(v) for ccy, v in values.items()} for label, values in totals.items()},
+        **{
+            label: {ccy: None if v is None else str(v) for ccy, v in values.items()}
+            for label, values in totals.items()
+        },
         "venues": venues,
         "balances": balances,
         "fx_usdt_krw": None if fx is None else repr(fx),

@@ -39,7 +39,6 @@ import re
 from enum import StrEnum
 from typing import NamedTuple
 
-
 KEY_PREFIX = "arbitrage"
 
 _PART = re.compile(r"^[^:\s*?\[\]]+$")

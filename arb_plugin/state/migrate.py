@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from arb_plugin.errors import ArbPluginError
 from arb_plugin.settings import REPO_ROOT
 
-
 if TYPE_CHECKING:
     import asyncpg
 

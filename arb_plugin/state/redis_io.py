@@ -21,7 +21,6 @@ from redis.exceptions import NoScriptError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-
 # Errors that mean "Redis is unreachable" (as opposed to a bad command or a foreign value).
 REDIS_DOWN_ERRORS: tuple[type[BaseException], ...] = (
     RedisConnectionError,
@@ -76,7 +75,7 @@ class RedisIO:
         await self.pool.disconnect()
 
     async def ping(self) -> bool:
-        return bool(await self.client.ping())
+        return bool(await self.client.execute_command("PING"))
 
     def _key_frag(self, key: str) -> bytes:
         frag = self._key_frags.get(key)
@@ -154,7 +153,8 @@ class RedisIO:
         return list(await self.client.mget(keys))
 
     async def get(self, key: str) -> bytes | None:
-        return await self.client.get(key)  # type: ignore[no-any-return]
+        value: bytes | None = await self.client.get(key)
+        return value
 
     async def key_type(self, key: str) -> str:
         value = await self.client.type(key)

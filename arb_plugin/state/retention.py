@@ -19,7 +19,6 @@ from arb_plugin.errors import ArbPluginError
 from arb_plugin.state.records import SnapshotTable
 from arb_plugin.state.sessions import mark_expired_crashed
 
-
 if TYPE_CHECKING:
     import asyncpg
 
@@ -35,7 +34,8 @@ def parse_duration(text: str) -> dt.timedelta:
     match = _DURATION.match(text)
     if match is None or int(match.group(1)) <= 0:
         raise ArbPluginError(
-            f"duration {text!r} is not valid: use a positive whole number and a unit s, m, h, d or w (e.g. 30d)",
+            f"duration {text!r} is not valid: use a positive whole number and a unit s, m, h, d or w "
+            "(e.g. 30d)",
         )
     return dt.timedelta(seconds=int(match.group(1)) * _UNIT_SECS[match.group(2)])
 
@@ -75,7 +75,8 @@ async def cleanup(
                         DELETE FROM {table} t
                         WHERE t.created_at < $1
                           AND NOT EXISTS (
-                              SELECT 1 FROM sessions s WHERE s.session_id = t.session_id AND s.status = 'active'
+                              SELECT 1 FROM sessions s
+                              WHERE s.session_id = t.session_id AND s.status = 'active'
                           )
                         RETURNING 1
                     )

@@ -63,7 +63,6 @@ from arb_plugin.state.validate import InvalidStateValue
 from arb_plugin.state.validate import decode_guard_state
 from arb_plugin.state.validate import decode_pair_snapshot
 
-
 T = TypeVar("T")
 
 _log = logging.getLogger("arb_plugin.state")
@@ -106,7 +105,9 @@ async def create_pg_pool(dsn: str, schema: str, min_size: int = 1, max_size: int
     return pool
 
 
-async def copy_rows(conn: asyncpg.Connection, session_id: str, rows: Sequence[SnapshotRow], schema: str) -> None:
+async def copy_rows(
+    conn: asyncpg.Connection, session_id: str, rows: Sequence[SnapshotRow], schema: str
+) -> None:
     """``COPY`` ``rows`` into their tables (one COPY per table)."""
     by_table: dict[SnapshotTable, list[tuple[Any, ...]]] = {}
     for row in rows:
@@ -545,7 +546,9 @@ class StateStore:
             pg_symbols = await self._pg_symbols(SnapshotTable.POSITION, Domain.SNAPSHOT.value)
         else:
             pg_symbols = list(symbols)
-        for symbol, snap in (await self._pg_latest(Domain.SNAPSHOT, pg_symbols, None, decode_pair_snapshot)).items():
+        for symbol, snap in (
+            await self._pg_latest(Domain.SNAPSHOT, pg_symbols, None, decode_pair_snapshot)
+        ).items():
             candidates.setdefault(symbol, []).append(snap)
         chosen: dict[str, PairSnapshot] = {}
         for symbol, snaps in candidates.items():
@@ -597,7 +600,8 @@ class StateStore:
 
     async def _pg_symbols(self, table: SnapshotTable, kind: str) -> list[str | None]:
         rows = await self.pg.fetch(
-            f"SELECT DISTINCT symbol FROM {table.value} WHERE session_id = $1 AND kind = $2 AND symbol IS NOT NULL",
+            f"SELECT DISTINCT symbol FROM {table.value} "
+            "WHERE session_id = $1 AND kind = $2 AND symbol IS NOT NULL",
             self.session_id,
             kind,
         )
@@ -605,7 +609,9 @@ class StateStore:
 
     # -- risk guard state ----------------------------------------------------------------------------
 
-    def guard_state_writes(self, snapshot: GuardStateSnapshot, payload: bytes | None = None) -> list[KeyWrite]:
+    def guard_state_writes(
+        self, snapshot: GuardStateSnapshot, payload: bytes | None = None
+    ) -> list[KeyWrite]:
         """
         Key writes for a guard state: the whole snapshot under GUARD (durable: a ``risk_guard_snapshots``
         row), and one COOLDOWN key per active cooldown, expiring with it.
@@ -617,7 +623,9 @@ class StateStore:
             if remaining > 0:
                 value = b'{"scope":"%s","expires_ns":%d}' % (scope.encode(), expires_ns)
                 writes.append(
-                    KeyWrite(Domain.COOLDOWN, scope, None, value, ttl_secs=remaining, ts_event=snapshot.ts_event),
+                    KeyWrite(
+                        Domain.COOLDOWN, scope, None, value, ttl_secs=remaining, ts_event=snapshot.ts_event
+                    ),
                 )
         return writes
 
@@ -637,7 +645,9 @@ class StateStore:
     def session_write(self, info: SessionInfo) -> KeyWrite:
         return KeyWrite(Domain.STATE, None, None, info.to_json())
 
-    async def start_session(self, mode: str, config_hash: str | None, heartbeat_timeout_secs: float) -> SessionInfo:
+    async def start_session(
+        self, mode: str, config_hash: str | None, heartbeat_timeout_secs: float
+    ) -> SessionInfo:
         """Start (or resume) this store's session; see :func:`arb_plugin.state.sessions.start_session`."""
         async with self.pg.acquire() as conn:
             info = await start_session(

@@ -14,6 +14,7 @@ The same writer is used in a backtest and in a TradingNode: nothing here knows t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import deque
@@ -26,7 +27,6 @@ from arb_plugin.state.records import KeyWrite
 from arb_plugin.state.records import SnapshotRow
 from arb_plugin.state.records import row_for
 from arb_plugin.state.store import StateStore
-
 
 T = TypeVar("T")
 
@@ -185,10 +185,8 @@ class StateWriter:
     async def _run(self) -> None:
         assert self._wake is not None
         while not self._stopping:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=0.5)
-            except TimeoutError:
-                pass
             self._wake.clear()
             await self._process()
             await self._maybe_heartbeat()
@@ -210,7 +208,8 @@ class StateWriter:
                     await self.store.maintain()
             except Exception as e:
                 self._problem(
-                    f"state write failed ({type(e).__name__}: {e}); {self.store.pending_rows} rows kept for retry",
+                    f"state write failed ({type(e).__name__}: {e}); "
+                    f"{self.store.pending_rows} rows kept for retry",
                 )
 
     async def _maybe_heartbeat(self) -> None:

@@ -18,7 +18,6 @@ from arb_plugin.state.keys import KeyBuilder
 from arb_plugin.state.migrate import migrate
 from arb_plugin.state.store import StateStore
 
-
 pytestmark = pytest.mark.integration
 
 
@@ -57,8 +56,14 @@ def delete_session_keys(url: str, keys: KeyBuilder) -> None:
         client.close()
 
 
-def make_store(keys: KeyBuilder, redis_url: str, pg_dsn: str, schema: str, problems: list[str] | None = None,
-               **kwargs: object) -> StateStore:
+def make_store(
+    keys: KeyBuilder,
+    redis_url: str,
+    pg_dsn: str,
+    schema: str,
+    problems: list[str] | None = None,
+    **kwargs: object,
+) -> StateStore:
     sink = problems.append if problems is not None else None
     return StateStore(keys, redis_url, pg_dsn, schema, on_problem=sink, **kwargs)  # type: ignore[arg-type]
 
@@ -81,7 +86,7 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A private ``redis-server`` on a free loopback port that a test can kill and restart (no persistence)."""
+    """A private ``redis-server`` on a free loopback port that a test can kill and restart (no saves)."""
 
     def __init__(self, workdir: Path) -> None:
         binary = shutil.which("redis-server")
@@ -98,8 +103,19 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)],
+            [
+                self.binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -71,8 +71,12 @@ class ScriptedPair(Strategy):
             ts_event=self.clock.timestamp_ns(),
             direction=Direction.BUY_BINANCE if status is not PairStatus.FLAT else None,
             quantity=qty,
-            legs=tuple(LegFill(f.instrument_id.value, f.order_side.name, str(f.last_qty), str(f.last_px))
-                       for f in self.fills[-2:]) if status is PairStatus.OPEN else (),
+            legs=tuple(
+                LegFill(f.instrument_id.value, f.order_side.name, str(f.last_qty), str(f.last_px))
+                for f in self.fills[-2:]
+            )
+            if status is PairStatus.OPEN
+            else (),
             round_trips=self.round_trips,
         )
         self.published.append(snap)
@@ -106,7 +110,13 @@ class ScriptedPair(Strategy):
             self.round_trips += 1
             self.msgbus.publish(
                 PAIR_CLOSED_TOPIC,
-                PairClosed(self.config.symbol, Direction.BUY_BINANCE, self.config.qty, str(Decimal(0)),
-                           "converged", self.clock.timestamp_ns()),
+                PairClosed(
+                    self.config.symbol,
+                    Direction.BUY_BINANCE,
+                    self.config.qty,
+                    str(Decimal(0)),
+                    "converged",
+                    self.clock.timestamp_ns(),
+                ),
             )
             self._publish(PairStatus.FLAT)

@@ -23,14 +23,21 @@ from arb_plugin.state.validate import decode_pair_snapshot
 from .conftest import make_store
 from .conftest import pg_fetch
 
-
 pytestmark = pytest.mark.integration
 
 
 def _snap(symbol: str, ts: int, status: PairStatus = PairStatus.OPEN, qty: str = "0.01") -> PairSnapshot:
     return PairSnapshot(
-        symbol=symbol, status=status, ts_event=ts, quantity=qty, round_trips=3, realized_pnl_krw="12500",
-        legs=(LegFill("BTCUSDT.BINANCE", "BUY", qty, "97000.5"), LegFill("KRW-BTC.UPBIT", "SELL", qty, "143000000")),
+        symbol=symbol,
+        status=status,
+        ts_event=ts,
+        quantity=qty,
+        round_trips=3,
+        realized_pnl_krw="12500",
+        legs=(
+            LegFill("BTCUSDT.BINANCE", "BUY", qty, "97000.5"),
+            LegFill("KRW-BTC.UPBIT", "SELL", qty, "143000000"),
+        ),
     )
 
 
@@ -41,7 +48,10 @@ def _snap(symbol: str, ts: int, status: PairStatus = PairStatus.OPEN, qty: str =
         (b'{"symbol": "BTCUSDT"}', "not a PairSnapshot"),
         (b'{"symbol":"BTCUSDT","status":"MAYBE","ts_event":1}', "not a PairSnapshot"),
         (b'{"symbol":"BTCUSDT","status":"OPEN","ts_event":1,"quantity":"lots"}', "quantity='lots'"),
-        (b'{"symbol":"BTCUSDT","status":"OPEN","ts_event":1,"realized_pnl_krw":"NaN"}', "not a finite decimal"),
+        (
+            b'{"symbol":"BTCUSDT","status":"OPEN","ts_event":1,"realized_pnl_krw":"NaN"}',
+            "not a finite decimal",
+        ),
     ],
 )
 def test_decoder_names_what_is_wrong(payload: bytes, reason: str) -> None:
@@ -71,7 +81,10 @@ def _load(store: StateStore) -> dict[str, PairSnapshot]:
 
 
 def test_corrupt_and_foreign_redis_values_are_reported_and_skipped(
-    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder,
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
 ) -> None:
     good = {s: _snap(s, 100) for s in ("BTCUSDT", "ETHUSDT", "XRPUSDT", "SOLUSDT")}
     _seed(make_store(session_keys, redis_url, pg_dsn, schema), list(good.values()))
@@ -81,7 +94,9 @@ def test_corrupt_and_foreign_redis_values_are_reported_and_skipped(
     client.delete(eth)
     client.hset(eth, mapping={"foreign": "hash"})  # a foreign type under our key
     client.set(xrp, _snap("ETHUSDT", 100).to_json())  # another symbol's snapshot
-    client.set(session_keys(Domain.SNAPSHOT, "DOGEUSDT"), b'{"symbol":"DOGEUSDT","status":"OPEN"}')  # no good row
+    client.set(
+        session_keys(Domain.SNAPSHOT, "DOGEUSDT"), b'{"symbol":"DOGEUSDT","status":"OPEN"}'
+    )  # no good row
 
     problems: list[str] = []
     loaded = _load(make_store(session_keys, redis_url, pg_dsn, schema, problems))
@@ -104,16 +119,21 @@ def test_corrupt_and_foreign_redis_values_are_reported_and_skipped(
 
 
 def test_invalid_rows_are_reported_with_their_id_and_an_older_good_row_is_used(
-    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder,
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
 ) -> None:
     older = _snap("BTCUSDT", 100)
     _seed(make_store(session_keys, redis_url, pg_dsn, schema), [older])
     # Newer rows that do not validate (schema-valid JSON, wrong content), and Redis lost everything.
     bad_rows = pg_fetch(
-        pg_dsn, schema,
+        pg_dsn,
+        schema,
         """
         INSERT INTO position_snapshots (session_id, ts_event, symbol, kind, data) VALUES
-          ($1, 200, 'BTCUSDT', 'SNAPSHOT', '{"symbol":"BTCUSDT","status":"OPEN","ts_event":200,"quantity":"x"}'),
+          ($1, 200, 'BTCUSDT', 'SNAPSHOT',
+           '{"symbol":"BTCUSDT","status":"OPEN","ts_event":200,"quantity":"x"}'),
           ($1, 300, 'BTCUSDT', 'SNAPSHOT', '{"hello":"world"}')
         RETURNING id
         """,
@@ -127,30 +147,47 @@ def test_invalid_rows_are_reported_with_their_id_and_an_older_good_row_is_used(
 
     assert loaded == {"BTCUSDT": older}
     for row in bad_rows:
-        assert any(f"position_snapshots row id={row['id']} (SNAPSHOT BTCUSDT)" in p for p in problems), problems
+        assert any(f"position_snapshots row id={row['id']} (SNAPSHOT BTCUSDT)" in p for p in problems), (
+            problems
+        )
     assert decode_pair_snapshot(client.get(session_keys(Domain.SNAPSHOT, "BTCUSDT"))) == older  # healed
     client.close()
 
 
 def test_a_corrupt_newer_row_never_replaces_a_good_redis_value(
-    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder,
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
 ) -> None:
     snap = _snap("BTCUSDT", 100)
     _seed(make_store(session_keys, redis_url, pg_dsn, schema), [snap])
-    pg_fetch(pg_dsn, schema,
-             "INSERT INTO position_snapshots (session_id, ts_event, symbol, kind, data) "
-             "VALUES ($1, 999, 'BTCUSDT', 'SNAPSHOT', '[1, 2, 3]')", session_keys.session_id)
+    pg_fetch(
+        pg_dsn,
+        schema,
+        "INSERT INTO position_snapshots (session_id, ts_event, symbol, kind, data) "
+        "VALUES ($1, 999, 'BTCUSDT', 'SNAPSHOT', '[1, 2, 3]')",
+        session_keys.session_id,
+    )
     problems: list[str] = []
     assert _load(make_store(session_keys, redis_url, pg_dsn, schema, problems)) == {"BTCUSDT": snap}
     assert any("not a PairSnapshot" in p for p in problems)
 
 
 def test_guard_state_round_trip_and_bad_guard_value(
-    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder,
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
 ) -> None:
     now = 1_700_000_000_000_000_000
     guard = GuardStateSnapshot(
-        state={"daily_pnl_krw": "-150000", "peak_equity_krw": "250000000", "halted": False, "day": "2025-01-02"},
+        state={
+            "daily_pnl_krw": "-150000",
+            "peak_equity_krw": "250000000",
+            "halted": False,
+            "day": "2025-01-02",
+        },
         cooldowns={"GLOBAL": now + 600 * 10**9, "BTCUSDT": now + 30 * 10**9, "ETHUSDT": now - 10**9},
         ts_event=now,
     )

@@ -42,7 +42,6 @@ from .conftest import pg_fetch
 from .scripted import ScriptedPair
 from .scripted import ScriptedPairConfig
 
-
 pytestmark = pytest.mark.integration
 
 DAYS = 3
@@ -73,25 +72,54 @@ def quotes(binance: CurrencyPair, upbit: CurrencyPair) -> list[QuoteTick]:
     for i in range(DAYS * 24 * 60):
         ts = T0 + i * MINUTE_NS
         usd = 97_000 + (i % 50)
-        out.append(QuoteTick(binance.id, Price(usd, 2), Price(usd + 0.01, 2), Quantity.from_str("5.000000"),
-                             Quantity.from_str("5.000000"), ts, ts))
+        out.append(
+            QuoteTick(
+                binance.id,
+                Price(usd, 2),
+                Price(usd + 0.01, 2),
+                Quantity.from_str("5.000000"),
+                Quantity.from_str("5.000000"),
+                ts,
+                ts,
+            )
+        )
         krw = 143_000_000 + (i % 50) * 1000
-        out.append(QuoteTick(upbit.id, Price(krw, 0), Price(krw + 1000, 0), Quantity.from_str("5.00000000"),
-                             Quantity.from_str("5.00000000"), ts, ts))
+        out.append(
+            QuoteTick(
+                upbit.id,
+                Price(krw, 0),
+                Price(krw + 1000, 0),
+                Quantity.from_str("5.00000000"),
+                Quantity.from_str("5.00000000"),
+                ts,
+                ts,
+            )
+        )
     return out
 
 
-def bridge_config(session_id: str, schema: str, redis_url: str, pg_dsn: str, **extra: object) -> ImportableActorConfig:
+def bridge_config(
+    session_id: str, schema: str, redis_url: str, pg_dsn: str, **extra: object
+) -> ImportableActorConfig:
     return ImportableActorConfig(
         actor_path="arb_plugin.state.bridge:StateBridge",
         config_path="arb_plugin.state.bridge:StateBridgeConfig",
-        config={"env": "dev", "session_id": session_id, "mode": "backtest", "postgres_schema": schema,
-                "redis_url": redis_url, "postgres_dsn": pg_dsn, "config_hash": "cafe", **extra},
+        config={
+            "env": "dev",
+            "session_id": session_id,
+            "mode": "backtest",
+            "postgres_schema": schema,
+            "redis_url": redis_url,
+            "postgres_dsn": pg_dsn,
+            "config_hash": "cafe",
+            **extra,
+        },
     )
 
 
-def run_backtest(session_id: str, schema: str, redis_url: str, pg_dsn: str) -> tuple[BacktestEngine, StateBridge,
-                                                                                      ScriptedPair]:
+def run_backtest(
+    session_id: str, schema: str, redis_url: str, pg_dsn: str
+) -> tuple[BacktestEngine, StateBridge, ScriptedPair]:
     engine = BacktestEngine(
         BacktestEngineConfig(
             actors=[bridge_config(session_id, schema, redis_url, pg_dsn)],
@@ -101,10 +129,20 @@ def run_backtest(session_id: str, schema: str, redis_url: str, pg_dsn: str) -> t
     )
     binance = TestInstrumentProvider.btcusdt_binance()
     upbit = upbit_krw_btc()
-    engine.add_venue(Venue("BINANCE"), OmsType.NETTING, AccountType.CASH, base_currency=None,
-                     starting_balances=[Money(100_000, USDT), Money(1, BTC)])
-    engine.add_venue(Venue("UPBIT"), OmsType.NETTING, AccountType.CASH, base_currency=None,
-                     starting_balances=[Money(150_000_000, KRW), Money(1, BTC)])
+    engine.add_venue(
+        Venue("BINANCE"),
+        OmsType.NETTING,
+        AccountType.CASH,
+        base_currency=None,
+        starting_balances=[Money(100_000, USDT), Money(1, BTC)],
+    )
+    engine.add_venue(
+        Venue("UPBIT"),
+        OmsType.NETTING,
+        AccountType.CASH,
+        base_currency=None,
+        starting_balances=[Money(150_000_000, KRW), Money(1, BTC)],
+    )
     engine.add_instrument(binance)
     engine.add_instrument(upbit)
     engine.add_data(quotes(binance, upbit))
@@ -116,7 +154,10 @@ def run_backtest(session_id: str, schema: str, redis_url: str, pg_dsn: str) -> t
 
 
 def test_bridge_in_a_backtest_writes_keyspace_and_snapshots(
-    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder,
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
 ) -> None:
     sid = session_keys.session_id
     assert sid is not None
@@ -128,24 +169,45 @@ def test_bridge_in_a_backtest_writes_keyspace_and_snapshots(
         # SNAPSHOT: the latest PairSnapshot; every transition a row.
         latest = decode_pair_snapshot(client.get(session_keys(Domain.SNAPSHOT, "BTCUSDT")))
         assert latest == strategy.published[-1] and latest.status is PairStatus.FLAT
-        rows = pg_fetch(pg_dsn, schema, "SELECT data FROM position_snapshots WHERE session_id = $1 "
-                        "AND kind = 'SNAPSHOT' ORDER BY id", sid)
+        rows = pg_fetch(
+            pg_dsn,
+            schema,
+            "SELECT data FROM position_snapshots WHERE session_id = $1 AND kind = 'SNAPSHOT' ORDER BY id",
+            sid,
+        )
         assert [decode_pair_snapshot(r["data"]) for r in rows] == strategy.published
         assert [s.status for s in strategy.published] == ["ENTERING", "OPEN", "EXITING", "FLAT"]
 
         # Fills (tagged pair=BTCUSDT), position events, account states, the closed pair: rows.
-        kinds = {r["kind"]: r["n"] for r in pg_fetch(
-            pg_dsn, schema, "SELECT kind, count(*) AS n FROM position_snapshots WHERE session_id = $1 GROUP BY kind",
-            sid)}
+        kinds = {
+            r["kind"]: r["n"]
+            for r in pg_fetch(
+                pg_dsn,
+                schema,
+                "SELECT kind, count(*) AS n FROM position_snapshots WHERE session_id = $1 GROUP BY kind",
+                sid,
+            )
+        }
         assert kinds["fill"] == 4 and kinds["pair_closed"] == 1 and kinds["position"] >= 4
-        fill_rows = pg_fetch(pg_dsn, schema, "SELECT symbol, data FROM position_snapshots WHERE session_id = $1 "
-                             "AND kind = 'fill' ORDER BY id", sid)
+        fill_rows = pg_fetch(
+            pg_dsn,
+            schema,
+            "SELECT symbol, data FROM position_snapshots WHERE session_id = $1 AND kind = 'fill' ORDER BY id",
+            sid,
+        )
         assert {r["symbol"] for r in fill_rows} == {"BTCUSDT"}
         assert [msgspec.json.decode(r["data"])["client_order_id"] for r in fill_rows] == [
             f.client_order_id.value for f in strategy.fills
         ]
-        assert pg_fetch(pg_dsn, schema, "SELECT count(*) AS n FROM session_snapshots WHERE session_id = $1 "
-                        "AND kind = 'account'", sid)[0]["n"] >= 4
+        assert (
+            pg_fetch(
+                pg_dsn,
+                schema,
+                "SELECT count(*) AS n FROM session_snapshots WHERE session_id = $1 AND kind = 'account'",
+                sid,
+            )[0]["n"]
+            >= 4
+        )
 
         # STATE position: both venue legs, flat again after the round trip, realized PnL per leg.
         position = msgspec.json.decode(client.get(session_keys(Domain.STATE, "BTCUSDT", "position")))
@@ -166,7 +228,9 @@ def test_bridge_in_a_backtest_writes_keyspace_and_snapshots(
         assert decode_guard_state(client.get(session_keys(Domain.GUARD))).state["halted"] is False
         session = msgspec.json.decode(client.get(session_keys(Domain.STATE)))
         assert (session["session_id"], session["mode"], session["config_hash"]) == (sid, "backtest", "cafe")
-        status = pg_fetch(pg_dsn, schema, "SELECT status FROM sessions WHERE session_id = $1", sid)[0]["status"]
+        status = pg_fetch(pg_dsn, schema, "SELECT status FROM sessions WHERE session_id = $1", sid)[0][
+            "status"
+        ]
         assert status == "stopped"
         client.close()
 
@@ -181,18 +245,29 @@ def test_bridge_in_a_backtest_writes_keyspace_and_snapshots(
 
 
 def test_a_second_backtest_on_the_same_session_resumes_from_its_snapshot(
-    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder,
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
 ) -> None:
     sid = session_keys.session_id
     assert sid is not None
     engine, _, strategy = run_backtest(sid, schema, redis_url, pg_dsn)
     engine.dispose()
-    engine2 = BacktestEngine(BacktestEngineConfig(actors=[bridge_config(sid, schema, redis_url, pg_dsn)],
-                                                  logging=LoggingConfig(log_level="ERROR")))
+    engine2 = BacktestEngine(
+        BacktestEngineConfig(
+            actors=[bridge_config(sid, schema, redis_url, pg_dsn)], logging=LoggingConfig(log_level="ERROR")
+        )
+    )
     try:
         bridge = next(a for a in engine2.trader.actors() if isinstance(a, StateBridge))
-        engine2.add_venue(Venue("BINANCE"), OmsType.NETTING, AccountType.CASH, base_currency=None,
-                          starting_balances=[Money(100_000, USDT)])
+        engine2.add_venue(
+            Venue("BINANCE"),
+            OmsType.NETTING,
+            AccountType.CASH,
+            base_currency=None,
+            starting_balances=[Money(100_000, USDT)],
+        )
         engine2.add_instrument(TestInstrumentProvider.btcusdt_binance())
         engine2.add_data(quotes(TestInstrumentProvider.btcusdt_binance(), upbit_krw_btc())[:20:2])
         engine2.run()

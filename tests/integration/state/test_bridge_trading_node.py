@@ -8,9 +8,9 @@ flush complete while the write is still in flight.
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -19,6 +19,7 @@ import redis
 from nautilus_trader.common.config import ImportableActorConfig
 from nautilus_trader.config import LoggingConfig
 from nautilus_trader.config import TradingNodeConfig
+from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.enums import OmsType
 from nautilus_trader.model.enums import OrderSide
@@ -32,15 +33,14 @@ from nautilus_trader.model.position import Position
 from nautilus_trader.test_kit.providers import TestInstrumentProvider
 from nautilus_trader.test_kit.stubs.events import TestEventStubs
 from nautilus_trader.test_kit.stubs.identifiers import TestIdStubs
-from nautilus_trader.core.uuid import UUID4
 
 from arb_plugin.events import LEG_RISK_TOPIC
 from arb_plugin.events import PAIR_STATE_TOPIC
 from arb_plugin.events import LegRiskAlert
+from arb_plugin.events import OrderIntent
 from arb_plugin.events import PairSnapshot
 from arb_plugin.events import PairStatus
 from arb_plugin.events import order_tags
-from arb_plugin.events import OrderIntent
 from arb_plugin.state.bridge import StateBridge
 from arb_plugin.state.keys import Domain
 from arb_plugin.state.keys import KeyBuilder
@@ -48,7 +48,6 @@ from arb_plugin.state.validate import decode_pair_snapshot
 
 from .conftest import StallingProxy
 from .conftest import pg_fetch
-
 
 pytestmark = pytest.mark.integration
 
@@ -65,8 +64,16 @@ def _node(session_id: str, schema: str, redis_url: str, pg_dsn: str, **extra: ob
             ImportableActorConfig(
                 actor_path="arb_plugin.state.bridge:StateBridge",
                 config_path="arb_plugin.state.bridge:StateBridgeConfig",
-                config={"env": "dev", "session_id": session_id, "mode": "paper", "postgres_schema": schema,
-                        "redis_url": redis_url, "postgres_dsn": pg_dsn, "flush_interval_ms": 100, **extra},
+                config={
+                    "env": "dev",
+                    "session_id": session_id,
+                    "mode": "paper",
+                    "postgres_schema": schema,
+                    "redis_url": redis_url,
+                    "postgres_dsn": pg_dsn,
+                    "flush_interval_ms": 100,
+                    **extra,
+                },
             ),
         ],
         logging=LoggingConfig(log_level="ERROR"),
@@ -87,7 +94,10 @@ def _bridge(node: TradingNode) -> StateBridge:
 
 
 def test_bridge_in_a_trading_node_writes_real_events(
-    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder,
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
 ) -> None:
     sid = session_keys.session_id
     assert sid is not None
@@ -104,15 +114,25 @@ def test_bridge_in_a_trading_node_writes_real_events(
         instrument = TestInstrumentProvider.btcusdt_binance()
         cache.add_instrument(instrument)
         order = MarketOrder(
-            trader_id=TestIdStubs.trader_id(), strategy_id=TestIdStubs.strategy_id(),
-            instrument_id=instrument.id, client_order_id=ClientOrderId("O-1"), order_side=OrderSide.BUY,
-            quantity=Quantity.from_str("0.010000"), init_id=UUID4(), ts_init=0,
+            trader_id=TestIdStubs.trader_id(),
+            strategy_id=TestIdStubs.strategy_id(),
+            instrument_id=instrument.id,
+            client_order_id=ClientOrderId("O-1"),
+            order_side=OrderSide.BUY,
+            quantity=Quantity.from_str("0.010000"),
+            init_id=UUID4(),
+            ts_init=0,
             tags=order_tags(OrderIntent.ENTRY, "BTCUSDT"),
         )
         cache.add_order(order)
-        fill = TestEventStubs.order_filled(order, instrument, last_px=Price.from_str("97000.00"),
-                                           account_id=AccountId("BINANCE-001"), position_id=PositionId("P-1"),
-                                           ts_event=1)
+        fill = TestEventStubs.order_filled(
+            order,
+            instrument,
+            last_px=Price.from_str("97000.00"),
+            account_id=AccountId("BINANCE-001"),
+            position_id=PositionId("P-1"),
+            ts_event=1,
+        )
         bus.publish(f"events.fills.{instrument.id}", fill)
         position = Position(instrument, fill)
         cache.add_position(position, OmsType.NETTING)
@@ -132,7 +152,10 @@ def test_bridge_in_a_trading_node_writes_real_events(
         portfolio = msgspec.json.decode(client.get(session_keys(Domain.PORTFOLIO)))
         assert portfolio["exposure"]["KRW"] is None  # no price yet: null and named, never a guess
         assert "exposure@BINANCE: no price yet" in portfolio["missing_fx"]
-        assert msgspec.json.decode(client.get(session_keys(Domain.STATE, "BTCUSDT", "leg_risk")))["stage"] == "detected"
+        assert (
+            msgspec.json.decode(client.get(session_keys(Domain.STATE, "BTCUSDT", "leg_risk")))["stage"]
+            == "detected"
+        )
         assert client.get(session_keys(Domain.STATE, field="trading_state")) is not None
         assert msgspec.json.decode(client.get(session_keys(Domain.STATE)))["mode"] == "paper"
 
@@ -141,20 +164,43 @@ def test_bridge_in_a_trading_node_writes_real_events(
         return node
 
     asyncio.run(scenario()).dispose()  # (dispose stops the loop it ran on: call it after)
-    kinds = {r["kind"] for r in pg_fetch(pg_dsn, schema, "SELECT DISTINCT kind FROM position_snapshots "
-                                         "WHERE session_id = $1", sid)}
+    kinds = {
+        r["kind"]
+        for r in pg_fetch(
+            pg_dsn, schema, "SELECT DISTINCT kind FROM position_snapshots WHERE session_id = $1", sid
+        )
+    }
     assert {"fill", "position", "SNAPSHOT", "STATE.leg_risk"} <= kinds
-    fill_row = pg_fetch(pg_dsn, schema, "SELECT symbol, data FROM position_snapshots WHERE session_id = $1 "
-                        "AND kind = 'fill'", sid)[0]
-    assert fill_row["symbol"] == "BTCUSDT" and msgspec.json.decode(fill_row["data"])["client_order_id"] == "O-1"
-    assert pg_fetch(pg_dsn, schema, "SELECT count(*) AS n FROM session_snapshots WHERE session_id = $1 "
-                    "AND kind = 'account'", sid)[0]["n"] == 1
-    assert pg_fetch(pg_dsn, schema, "SELECT status FROM sessions WHERE session_id = $1", sid)[0]["status"] == "stopped"
+    fill_row = pg_fetch(
+        pg_dsn,
+        schema,
+        "SELECT symbol, data FROM position_snapshots WHERE session_id = $1 AND kind = 'fill'",
+        sid,
+    )[0]
+    assert (
+        fill_row["symbol"] == "BTCUSDT" and msgspec.json.decode(fill_row["data"])["client_order_id"] == "O-1"
+    )
+    assert (
+        pg_fetch(
+            pg_dsn,
+            schema,
+            "SELECT count(*) AS n FROM session_snapshots WHERE session_id = $1 AND kind = 'account'",
+            sid,
+        )[0]["n"]
+        == 1
+    )
+    assert (
+        pg_fetch(pg_dsn, schema, "SELECT status FROM sessions WHERE session_id = $1", sid)[0]["status"]
+        == "stopped"
+    )
     client.close()
 
 
 def test_the_trading_loop_never_waits_on_a_stalled_redis(
-    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder,
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
 ) -> None:
     sid = session_keys.session_id
     assert sid is not None
@@ -176,16 +222,21 @@ def test_the_trading_loop_never_waits_on_a_stalled_redis(
         flushes = bridge.flushes
         for ts in range(1, 51):
             node.kernel.msgbus.publish(
-                PAIR_STATE_TOPIC, PairSnapshot(symbol="ETHUSDT", status=PairStatus.OPEN, ts_event=ts),
+                PAIR_STATE_TOPIC,
+                PairSnapshot(symbol="ETHUSDT", status=PairStatus.OPEN, ts_event=ts),
             )
         # The handlers returned and the flush ran on the trading loop while nothing reached Redis.
         await _until(lambda: bridge.flushes > flushes, "the bridge's flush on the trading loop")
-        node.kernel.msgbus.publish(PAIR_STATE_TOPIC, PairSnapshot(symbol="ETHUSDT", status=PairStatus.FLAT, ts_event=99))
+        node.kernel.msgbus.publish(
+            PAIR_STATE_TOPIC, PairSnapshot(symbol="ETHUSDT", status=PairStatus.FLAT, ts_event=99)
+        )
         await _until(lambda: bridge.flushes > flushes + 1, "a second flush while the first write is stalled")
         assert client.exists(session_keys(Domain.SNAPSHOT, "ETHUSDT")) == 0
 
         proxy.resume()
-        await _until(lambda: client.exists(session_keys(Domain.SNAPSHOT, "ETHUSDT")) == 1, "the stalled write")
+        await _until(
+            lambda: client.exists(session_keys(Domain.SNAPSHOT, "ETHUSDT")) == 1, "the stalled write"
+        )
         await _until(
             lambda: decode_pair_snapshot(client.get(session_keys(Domain.SNAPSHOT, "ETHUSDT"))).ts_event == 99,
             "the latest value (batches coalesced)",
@@ -200,6 +251,11 @@ def test_the_trading_loop_never_waits_on_a_stalled_redis(
         proxy.close()
         client.close()
     # Every one of the 51 transitions is a row, although Redis only saw the latest.
-    rows = pg_fetch(pg_dsn, schema, "SELECT count(*) AS n FROM position_snapshots WHERE session_id = $1 "
-                    "AND kind = 'SNAPSHOT' AND symbol = 'ETHUSDT'", sid)
+    rows = pg_fetch(
+        pg_dsn,
+        schema,
+        "SELECT count(*) AS n FROM position_snapshots WHERE session_id = $1 "
+        "AND kind = 'SNAPSHOT' AND symbol = 'ETHUSDT'",
+        sid,
+    )
     assert rows[0]["n"] == 51

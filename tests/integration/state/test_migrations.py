@@ -17,7 +17,6 @@ from arb_plugin.state.migrate import migrate
 
 from .conftest import pg_fetch
 
-
 pytestmark = pytest.mark.integration
 
 TABLES = {
@@ -45,12 +44,20 @@ def _indexes(dsn: str, schema: str) -> dict[str, str]:
 
 
 def test_migrate_creates_every_table_and_index_then_is_a_no_op(
-    run_cli, pg_schema: str, pg_dsn: str, capsys: pytest.CaptureFixture[str],
+    run_cli,
+    pg_schema: str,
+    pg_dsn: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert run_cli(["db", "migrate"]) == 0
     assert "applied 1 migration(s): 0001" in capsys.readouterr().out
 
-    tables = {r["tablename"] for r in pg_fetch(pg_dsn, pg_schema, "SELECT tablename FROM pg_tables WHERE schemaname = $1", pg_schema)}
+    tables = {
+        r["tablename"]
+        for r in pg_fetch(
+            pg_dsn, pg_schema, "SELECT tablename FROM pg_tables WHERE schemaname = $1", pg_schema
+        )
+    }
     assert tables == TABLES
 
     indexes = _indexes(pg_dsn, pg_schema)
@@ -63,14 +70,19 @@ def test_migrate_creates_every_table_and_index_then_is_a_no_op(
         assert any("USING gin (data jsonb_path_ops)" in d for d in defs), (table, defs)  # JSONB GIN
         assert any("(session_id, kind, symbol, id DESC)" in d for d in defs), (table, defs)
 
-    recorded = pg_fetch(pg_dsn, pg_schema, "SELECT version, name, checksum, applied_at FROM schema_migrations")
+    recorded = pg_fetch(
+        pg_dsn, pg_schema, "SELECT version, name, checksum, applied_at FROM schema_migrations"
+    )
     assert [(r["version"], r["name"], r["checksum"]) for r in recorded] == [
         (m.version, m.name, m.checksum) for m in load_migrations()
     ]
 
     assert run_cli(["db", "migrate"]) == 0
     assert "up to date (1 migration(s) applied before), nothing to do" in capsys.readouterr().out
-    assert pg_fetch(pg_dsn, pg_schema, "SELECT version, name, checksum, applied_at FROM schema_migrations") == recorded
+    assert (
+        pg_fetch(pg_dsn, pg_schema, "SELECT version, name, checksum, applied_at FROM schema_migrations")
+        == recorded
+    )
     assert _indexes(pg_dsn, pg_schema) == indexes
 
 
@@ -100,11 +112,13 @@ def test_a_changed_applied_file_is_refused(tmp_path: Path, pg_schema: str, pg_ds
         _migrate(pg_dsn, pg_schema, folder)
 
 
-def test_a_failing_migration_is_rolled_back_and_not_recorded(tmp_path: Path, pg_schema: str, pg_dsn: str) -> None:
+def test_a_failing_migration_is_rolled_back_and_not_recorded(
+    tmp_path: Path, pg_schema: str, pg_dsn: str
+) -> None:
     folder = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, folder)
     (folder / "0002_broken.sql").write_text("CREATE TABLE half (id integer);\nSELECT no_such_function();\n")
-    with pytest.raises(MigrationError, match="0002_broken.sql failed and was rolled back"):
+    with pytest.raises(MigrationError, match=r"0002_broken\.sql failed and was rolled back"):
         _migrate(pg_dsn, pg_schema, folder)
     versions = [r["version"] for r in pg_fetch(pg_dsn, pg_schema, "SELECT version FROM schema_migrations")]
     assert versions == [1]

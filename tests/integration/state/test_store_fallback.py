@@ -27,7 +27,6 @@ from .conftest import RedisServer
 from .conftest import make_store
 from .conftest import pg_fetch
 
-
 pytestmark = pytest.mark.integration
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "XRPUSDT", "SOLUSDT")
@@ -38,15 +37,20 @@ def _position(symbol: str, step: int) -> bytes:
 
 
 def test_redis_killed_mid_run_then_restarted_loses_no_write(
-    redis_server: RedisServer, schema: str, pg_dsn: str, session_keys: KeyBuilder,
+    redis_server: RedisServer,
+    schema: str,
+    pg_dsn: str,
+    session_keys: KeyBuilder,
 ) -> None:
     problems: list[str] = []
-    store = make_store(session_keys, redis_server.url, pg_dsn, schema, problems,
-                       redis_timeout_ms=200, redis_retry_secs=0.05)
+    store = make_store(
+        session_keys, redis_server.url, pg_dsn, schema, problems, redis_timeout_ms=200, redis_retry_secs=0.05
+    )
     # The second reader probes Redis on every read while it is away (retry 0): a reader with a retry of N
     # seconds may read PostgreSQL for up to N seconds after Redis is back (see StateStore's docstring).
-    reader = make_store(session_keys, redis_server.url, pg_dsn, schema, [],
-                        redis_timeout_ms=200, redis_retry_secs=0.0)
+    reader = make_store(
+        session_keys, redis_server.url, pg_dsn, schema, [], redis_timeout_ms=200, redis_retry_secs=0.0
+    )
     phases: dict[str, float] = {}
 
     def chaos() -> None:
@@ -71,7 +75,9 @@ def test_redis_killed_mid_run_then_restarted_loses_no_write(
             step += 1
             writes = []
             for symbol in SYMBOLS:
-                snap = PairSnapshot(symbol=symbol, status=PairStatus.OPEN, ts_event=step, quantity=f"{step}.5")
+                snap = PairSnapshot(
+                    symbol=symbol, status=PairStatus.OPEN, ts_event=step, quantity=f"{step}.5"
+                )
                 writes.append(store.pair_snapshot_write(snap))
                 writes.append(KeyWrite(Domain.STATE, symbol, "position", _position(symbol, step)))
             await store.write(writes)
@@ -124,23 +130,33 @@ def test_redis_killed_mid_run_then_restarted_loses_no_write(
     client.close()
 
     # Every durable snapshot is a row (whether Redis was up or not) ...
-    rows = pg_fetch(pg_dsn, schema,
-                    "SELECT symbol, ts_event FROM position_snapshots WHERE session_id = $1 AND kind = 'SNAPSHOT'",
-                    session_keys.session_id)
+    rows = pg_fetch(
+        pg_dsn,
+        schema,
+        "SELECT symbol, ts_event FROM position_snapshots WHERE session_id = $1 AND kind = 'SNAPSHOT'",
+        session_keys.session_id,
+    )
     for symbol in SYMBOLS:
         assert {r["ts_event"] for r in rows if r["symbol"] == symbol} >= set(range(1, last + 1))
     # ... and every write made while Redis was away is a row.
-    fallback = pg_fetch(pg_dsn, schema,
-                        "SELECT symbol, data FROM position_snapshots WHERE session_id = $1 AND kind = 'STATE.position'",
-                        session_keys.session_id)
+    fallback = pg_fetch(
+        pg_dsn,
+        schema,
+        "SELECT symbol, data FROM position_snapshots WHERE session_id = $1 AND kind = 'STATE.position'",
+        session_keys.session_id,
+    )
     got = {(r["symbol"], msgspec.json.decode(r["data"])["step"]) for r in fallback}
     assert {(s, step) for s in SYMBOLS for step in outage} <= got
 
 
-def test_redis_down_at_start_then_appears(tmp_path, schema: str, pg_dsn: str, session_keys: KeyBuilder) -> None:
+def test_redis_down_at_start_then_appears(
+    tmp_path, schema: str, pg_dsn: str, session_keys: KeyBuilder
+) -> None:
     server = RedisServer(tmp_path)  # not started yet: its port refuses connections
     problems: list[str] = []
-    store = make_store(session_keys, server.url, pg_dsn, schema, problems, redis_timeout_ms=200, redis_retry_secs=0.05)
+    store = make_store(
+        session_keys, server.url, pg_dsn, schema, problems, redis_timeout_ms=200, redis_retry_secs=0.05
+    )
 
     async def run() -> None:
         await store.connect()

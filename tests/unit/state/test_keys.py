@@ -14,19 +14,22 @@ from arb_plugin.state.keys import KeyBuilder as SessionKeys
 
 
 @pytest.fixture
-def KeyBuilder() -> SessionKeys:  # noqa: N802 - named as the SPEC writes it: the session's key builder
+def KeyBuilder() -> SessionKeys:
     return SessionKeys(env=Environment.DEVELOPMENT.short, session_id="session_123")
 
 
-def test_spec_example_state_position(KeyBuilder: SessionKeys) -> None:  # noqa: N803
-    assert KeyBuilder(Domain.STATE, symbol="BTCUSDT", field="position") == "arbitrage:dev:session_123:STATE:BTCUSDT:position"
+def test_spec_example_state_position(KeyBuilder: SessionKeys) -> None:
+    assert (
+        KeyBuilder(Domain.STATE, symbol="BTCUSDT", field="position")
+        == "arbitrage:dev:session_123:STATE:BTCUSDT:position"
+    )
 
 
-def test_spec_example_metrics_without_field(KeyBuilder: SessionKeys) -> None:  # noqa: N803
+def test_spec_example_metrics_without_field(KeyBuilder: SessionKeys) -> None:
     assert KeyBuilder(Domain.METRICS, symbol="ETHUSDT") == "arbitrage:dev:session_123:METRICS:ETHUSDT"
 
 
-def test_absent_parts_are_left_out(KeyBuilder: SessionKeys) -> None:  # noqa: N803
+def test_absent_parts_are_left_out(KeyBuilder: SessionKeys) -> None:
     assert KeyBuilder(Domain.PORTFOLIO) == "arbitrage:dev:session_123:PORTFOLIO"
     assert KeyBuilder(Domain.STATE, field="trading_state") == "arbitrage:dev:session_123:STATE:trading_state"
     assert SessionKeys("prod", None)(None, field="logs") == "arbitrage:prod:logs"
@@ -51,7 +54,7 @@ def test_chosen_ttls_are_documented() -> None:
 
 
 @pytest.mark.parametrize("bad", ["", "a:b", "BTC USDT", "BTC*", "x?", "[a]", "tab\tx"])
-def test_bad_parts_are_refused_with_the_part_named(KeyBuilder: SessionKeys, bad: str) -> None:  # noqa: N803
+def test_bad_parts_are_refused_with_the_part_named(KeyBuilder: SessionKeys, bad: str) -> None:
     with pytest.raises(ValueError, match="symbol="):
         KeyBuilder(Domain.STATE, symbol=bad, field="position")
     with pytest.raises(ValueError, match="session_id="):
@@ -66,7 +69,7 @@ def test_symbol_needs_a_domain_and_a_key_needs_something() -> None:
         keys(None)
 
 
-def test_parse_round_trips(KeyBuilder: SessionKeys) -> None:  # noqa: N803
+def test_parse_round_trips(KeyBuilder: SessionKeys) -> None:
     key = KeyBuilder(Domain.STATE, symbol="KRW-BTC.UPBIT", field="position")
     parts = KeyBuilder.parse(key)
     assert (parts.env, parts.session_id, parts.domain, parts.symbol, parts.field) == (
@@ -83,7 +86,7 @@ def test_parse_round_trips(KeyBuilder: SessionKeys) -> None:  # noqa: N803
         KeyBuilder.parse("arbitrage:dev:session_123:NOPE:BTCUSDT")
 
 
-def test_patterns_stay_inside_the_session(KeyBuilder: SessionKeys) -> None:  # noqa: N803
+def test_patterns_stay_inside_the_session(KeyBuilder: SessionKeys) -> None:
     assert KeyBuilder.pattern(Domain.SNAPSHOT) == "arbitrage:dev:session_123:SNAPSHOT:*"
     assert KeyBuilder.pattern(Domain.STATE, "position") == "arbitrage:dev:session_123:STATE:*:position"
     assert KeyBuilder.session_pattern() == "arbitrage:dev:session_123:*"
@@ -117,5 +120,9 @@ def test_no_code_but_keybuilder_builds_a_redis_key(repo_root: Path) -> None:
 
 def test_the_grep_catches_a_hand_built_key() -> None:
     # The pattern the test above relies on: these hand-built keys are caught.
-    for line in ('key = f"arbitrage:{env}:{sid}:STATE"', "k = 'arbitrage:dev:x'", 'parts = ["arbitrage", env]'):
+    for line in (
+        'key = f"arbitrage:{env}:{sid}:STATE"',
+        "k = 'arbitrage:dev:x'",
+        'parts = ["arbitrage", env]',
+    ):
         assert _KEY_LITERAL.search(line), line
