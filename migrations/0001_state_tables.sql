@@ -93,8 +93,10 @@ CREATE INDEX risk_guard_snapshots_data_gin_idx ON risk_guard_snapshots USING gin
 CREATE INDEX session_snapshots_data_gin_idx    ON session_snapshots    USING gin (data jsonb_path_ops);
 
 -- The latest row of one key (resume, reads while Redis is away): session, kind, symbol, newest first
--- (id order is write order: one writer per session appends in order).
-CREATE INDEX session_snapshots_latest_idx    ON session_snapshots    (session_id, kind, symbol, id DESC);
-CREATE INDEX position_snapshots_latest_idx   ON position_snapshots   (session_id, kind, symbol, id DESC);
-CREATE INDEX metrics_snapshots_latest_idx    ON metrics_snapshots    (session_id, kind, symbol, id DESC);
-CREATE INDEX risk_guard_snapshots_latest_idx ON risk_guard_snapshots (session_id, kind, symbol, id DESC);
+-- (id order is write order: one writer per session appends in order). Partial: only key values (kinds
+-- named after a Redis domain, upper case: 'SNAPSHOT', 'STATE.position', 'GUARD', ...); the bulk event
+-- rows ('fill', 'position', 'account', ...) are never looked up this way and skip its upkeep.
+CREATE INDEX session_snapshots_latest_idx    ON session_snapshots    (session_id, kind, symbol, id DESC) WHERE kind ~ '^[A-Z]';
+CREATE INDEX position_snapshots_latest_idx   ON position_snapshots   (session_id, kind, symbol, id DESC) WHERE kind ~ '^[A-Z]';
+CREATE INDEX metrics_snapshots_latest_idx    ON metrics_snapshots    (session_id, kind, symbol, id DESC) WHERE kind ~ '^[A-Z]';
+CREATE INDEX risk_guard_snapshots_latest_idx ON risk_guard_snapshots (session_id, kind, symbol, id DESC) WHERE kind ~ '^[A-Z]';

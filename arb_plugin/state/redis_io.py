@@ -67,10 +67,14 @@ class RedisIO:
         )
         self.client = aredis.Redis(connection_pool=self.pool)
         self._sha: bytes | None = None
+        self._write_conn: Any = None
         self._key_frags: dict[str, bytes] = {}
         self._ttl_frags: dict[int, bytes] = {}
 
     async def close(self) -> None:
+        if self._write_conn is not None:
+            await self.pool.release(self._write_conn)
+            self._write_conn = None
         await self.client.aclose()
         await self.pool.disconnect()
 
@@ -100,14 +104,16 @@ class RedisIO:
         """RESP fragments of ``EVALSHA sha n key.. (ttl value)..`` for ``(key, value, ttl)`` items."""
         n = len(items)
         frags = [b"*%d\r\n$7\r\nEVALSHA\r\n" % (3 + 3 * n), _bulk(sha), _bulk(b"%d" % n)]
-        key_frag = self._key_frag
-        ttl_frag = self._ttl_frag
-        frags.extend(key_frag(key) for key, _, _ in items)
+        key_frags = self._key_frags
+        ttl_frags = self._ttl_frags
+        append = frags.append
+        for key, _, _ in items:
+            frag = key_frags.get(key)
+            append(frag if frag is not None else self._key_frag(key))
         for _, value, ttl in items:
-            frags.append(ttl_frag(ttl))
-            frags.append(b"$%d\r\n" % len(value))
-            frags.append(value)
-            frags.append(b"\r\n")
+            frag = ttl_frags.get(ttl)
+            append(frag if frag is not None else self._ttl_frag(ttl))
+            append(b"$%d\r\n%b\r\n" % (len(value), value))
         return frags
 
     async def set_many(self, items: Sequence[tuple[str, bytes, int]]) -> None:
@@ -135,17 +141,20 @@ class RedisIO:
             return
 
     async def _call_packed(self, frags: Iterable[bytes]) -> Any:
-        conn = await self.pool.get_connection()
+        # Batch writes come from one writer, one at a time: they keep one connection of the pool rather
+        # than taking and returning it (with its health poll) on every flush.
+        conn = self._write_conn
+        if conn is None:
+            conn = self._write_conn = await self.pool.get_connection()
         try:
-            await conn.send_packed_command(frags, check_health=False)
+            # One bytes object: the transport's writelines over hundreds of fragments costs more than a join.
+            await conn.send_packed_command(b"".join(frags), check_health=False)
             return await conn.read_response()
         except ResponseError:
             raise  # an error reply: the connection itself is fine
         except BaseException:
-            await conn.disconnect()
+            await conn.disconnect()  # reconnects on the next send
             raise
-        finally:
-            await self.pool.release(conn)
 
     async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:

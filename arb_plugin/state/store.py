@@ -44,6 +44,7 @@ from redis.exceptions import ResponseError
 
 from arb_plugin.events import GuardStateSnapshot
 from arb_plugin.events import PairSnapshot
+from arb_plugin.state.keys import DOMAIN_TTL_SECS
 from arb_plugin.state.keys import Domain
 from arb_plugin.state.keys import KeyBuilder
 from arb_plugin.state.records import ROW_COLUMNS
@@ -327,15 +328,17 @@ class StateStore:
         items: list[tuple[str, bytes, int]] = []
         pg_rows: list[SnapshotRow] = list(rows)
         fallback: list[KeyWrite] = []
-        keys = self.keys
+        key_of = self.keys
         latest = self._latest
+        new_entry = tuple.__new__
         for w in writes:
-            key = keys(w.domain, w.symbol, w.field)
-            domain_ttl = w.domain.ttl_secs
-            ttl = domain_ttl if w.ttl_secs is None else max(1, min(w.ttl_secs, domain_ttl))
-            latest[key] = _Entry(w.domain, w.symbol, w.field, w.payload, ttl, now + ttl)
-            items.append((key, w.payload, ttl))
-            if w.durable:
+            domain, symbol, field, payload, durable, ttl, _ = w
+            key = key_of(domain, symbol, field)
+            domain_ttl = DOMAIN_TTL_SECS[domain]
+            ttl = domain_ttl if ttl is None else max(1, min(ttl, domain_ttl))
+            latest[key] = new_entry(_Entry, (domain, symbol, field, payload, ttl, now + ttl))
+            items.append((key, payload, ttl))
+            if durable:
                 pg_rows.append(row_for(w, now))
             else:
                 fallback.append(w)
@@ -483,7 +486,7 @@ class StateStore:
                 SELECT id, symbol, data,
                        row_number() OVER (PARTITION BY symbol ORDER BY id DESC) AS rn
                 FROM {table.value}
-                WHERE session_id = $1 AND kind = $2
+                WHERE session_id = $1 AND kind = $2 AND kind ~ '^[A-Z]'
                   AND (symbol = ANY($3::text[]) OR (symbol IS NULL AND $4))
                   AND (created_at > now() - make_interval(secs => $5)
                        OR ($7 AND EXISTS (SELECT 1 FROM sessions s WHERE s.session_id = $1
@@ -601,7 +604,7 @@ class StateStore:
     async def _pg_symbols(self, table: SnapshotTable, kind: str) -> list[str | None]:
         rows = await self.pg.fetch(
             f"SELECT DISTINCT symbol FROM {table.value} "
-            "WHERE session_id = $1 AND kind = $2 AND symbol IS NOT NULL",
+            "WHERE session_id = $1 AND kind = $2 AND kind ~ '^[A-Z]' AND symbol IS NOT NULL",
             self.session_id,
             kind,
         )
