@@ -187,8 +187,13 @@ class StateBridge(Actor):
         self.writer.start(config.io_timeout_secs)
         store = self.store
         self.session = self.writer.call(
-            lambda: store.start_session(config.mode, config.config_hash, config.heartbeat_timeout_secs),
-            config.io_timeout_secs,
+            lambda: store.start_session(
+                config.mode,
+                config.config_hash,
+                config.heartbeat_timeout_secs,
+                wait_for_expiry=True,
+            ),
+            config.io_timeout_secs + 2 * config.heartbeat_timeout_secs,
         )
         self.writer.enable_heartbeat()
         verb = "resumed" if self.session.resumed else "started"

@@ -32,6 +32,14 @@ class SessionError(ArbPluginError):
     """A session cannot be started or resumed."""
 
 
+class SessionActiveError(SessionError):
+    """The session is active with a fresh heartbeat: another process runs it, or its process just died."""
+
+    def __init__(self, message: str, silent_secs: float) -> None:
+        super().__init__(message)
+        self.silent_secs = silent_secs
+
+
 class SessionInfo(msgspec.Struct, frozen=True):
     """SESSION metadata: one row of ``sessions``."""
 
@@ -134,9 +142,10 @@ async def start_session(
             raise SessionError(f"session {session_id!r} belongs to env {row['env']!r}, not {env!r}")
         previous = SessionStatus(row["status"])
         if previous is SessionStatus.ACTIVE:
-            raise SessionError(
+            raise SessionActiveError(
                 f"session {session_id!r} is active in another process (heartbeat "
                 f"{float(row['silent_secs']):.1f} s ago, timeout {timeout_secs} s); stop it first",
+                float(row["silent_secs"]),
             )
         row = await conn.fetchrow(
             f"""

@@ -28,6 +28,7 @@ Bad values (a corrupt or foreign value under our keys, a row that does not valid
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import math
@@ -55,6 +56,7 @@ from arb_plugin.state.records import row_for
 from arb_plugin.state.records import row_target
 from arb_plugin.state.redis_io import REDIS_DOWN_ERRORS
 from arb_plugin.state.redis_io import RedisIO
+from arb_plugin.state.sessions import SessionActiveError
 from arb_plugin.state.sessions import SessionInfo
 from arb_plugin.state.sessions import SessionStatus
 from arb_plugin.state.sessions import heartbeat as session_heartbeat
@@ -342,6 +344,14 @@ class StateStore:
                 pg_rows.append(row_for(w, now))
             else:
                 fallback.append(w)
+        # Durable rows first: once Redis shows a value, its history is in PostgreSQL (a crash between
+        # the two leaves PostgreSQL ahead, and resume takes the newer of the two).
+        pg_error: Exception | None = None
+        if pg_rows:
+            try:
+                await self.insert_rows(pg_rows)
+            except Exception as e:  # kept for retry; Redis is still written
+                pg_error = e
         if items:
             if await self._redis_usable():
                 try:
@@ -351,14 +361,19 @@ class StateStore:
             if not self._redis_up:
                 if self._copy_pending:
                     self._copy_pending = False
-                    copied = self._latest_as_rows()  # includes this batch
-                    pg_rows.extend(copied)
-                    self.stats["fallback_rows"] += len(copied)
+                    fallback_rows = self._latest_as_rows()  # includes this batch
                 else:
-                    pg_rows.extend(row_for(w, now) for w in fallback)
-                    self.stats["fallback_rows"] += len(fallback)
-        if pg_rows:
-            await self.insert_rows(pg_rows)
+                    fallback_rows = [row_for(w, now) for w in fallback]
+                self.stats["fallback_rows"] += len(fallback_rows)
+                if pg_error is None:
+                    try:
+                        await self.insert_rows(fallback_rows)
+                    except Exception as e:
+                        pg_error = e
+                else:
+                    self._pending_rows.extend(fallback_rows)
+        if pg_error is not None:
+            raise pg_error
 
     async def insert_rows(self, rows: Sequence[SnapshotRow]) -> None:
         """COPY ``rows`` (after any rows kept from a failed earlier call)."""
@@ -649,18 +664,41 @@ class StateStore:
         return KeyWrite(Domain.STATE, None, None, info.to_json())
 
     async def start_session(
-        self, mode: str, config_hash: str | None, heartbeat_timeout_secs: float
+        self,
+        mode: str,
+        config_hash: str | None,
+        heartbeat_timeout_secs: float,
+        wait_for_expiry: bool = False,
     ) -> SessionInfo:
-        """Start (or resume) this store's session; see :func:`arb_plugin.state.sessions.start_session`."""
-        async with self.pg.acquire() as conn:
-            info = await start_session(
-                conn,
-                self.session_id,
-                self.keys.env,
-                mode,
-                config_hash,
-                heartbeat_timeout_secs,
-            )
+        """
+        Start (or resume) this store's session; see :func:`arb_plugin.state.sessions.start_session`.
+
+        With ``wait_for_expiry``, a session that still looks active (a process restarted right after a
+        crash) is waited for until its heartbeat expires, then resumed; a session whose heartbeat keeps
+        beating (another live process) still raises :class:`SessionActiveError`.
+        """
+        waited = 0.0
+        while True:
+            try:
+                async with self.pg.acquire() as conn:
+                    info = await start_session(
+                        conn,
+                        self.session_id,
+                        self.keys.env,
+                        mode,
+                        config_hash,
+                        heartbeat_timeout_secs,
+                    )
+                break
+            except SessionActiveError as e:
+                remaining = heartbeat_timeout_secs - e.silent_secs
+                if not wait_for_expiry or waited + remaining > heartbeat_timeout_secs * 1.5:
+                    raise
+                if waited == 0.0:
+                    self._problem(f"{e}; waiting {remaining:.1f} s for its heartbeat to expire")
+                delay = max(0.05, remaining + 0.05)
+                await asyncio.sleep(delay)
+                waited += delay
         self.session = info
         await self.write([self.session_write(info)])
         return info

@@ -35,9 +35,8 @@ def decode_pair_snapshot(data: bytes | str) -> PairSnapshot:
         snapshot = PairSnapshot.from_json(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as e:
         raise InvalidStateValue(f"not a PairSnapshot: {e}") from None
-    _decimal("quantity", snapshot.quantity)
-    _decimal("realized_pnl_krw", snapshot.realized_pnl_krw)
-    _decimal("unhedged_qty", snapshot.unhedged_qty)
+    for name in ("quantity", "realized_pnl_krw", "target_qty", "trip_flow_krw"):
+        _decimal(name, getattr(snapshot, name))
     if snapshot.entry_edge_bps is not None:
         _decimal("entry_edge_bps", snapshot.entry_edge_bps)
     for i, leg in enumerate(snapshot.legs):
@@ -45,6 +44,9 @@ def decode_pair_snapshot(data: bytes | str) -> PairSnapshot:
         _decimal(f"legs[{i}].avg_px", leg.avg_px)
         if leg.side not in ("BUY", "SELL"):
             raise InvalidStateValue(f"legs[{i}].side={leg.side!r} is not BUY or SELL")
+    for i, order in enumerate(snapshot.working_orders):
+        _decimal(f"working_orders[{i}].quantity", order.quantity)
+        _decimal(f"working_orders[{i}].filled", order.filled)
     if snapshot.round_trips < 0:
         raise InvalidStateValue(f"round_trips={snapshot.round_trips} is negative")
     return snapshot
