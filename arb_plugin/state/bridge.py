@@ -11,8 +11,8 @@ Redis round trip and one COPY. The trading loop never waits on I/O.
 Time: the flush is a one-shot time alert set when the first change after a flush arrives, so a
 backtest on simulated time gets at most one callback per simulated interval *with activity* and none
 while idle (a repeating 1 s timer would fire 86,400 times per simulated day). A slow repeating timer
-(``refresh_interval_secs``) re-derives PORTFOLIO and renews TTLs. The session heartbeat runs on the
-writer's wall clock.
+(``refresh_interval_secs``) re-derives PORTFOLIO and the positions, paced by the wall clock. The session
+heartbeat and TTL renewal run on the writer's wall clock.
 
 Keys written (see :mod:`arb_plugin.state.keys`):
 
@@ -32,6 +32,7 @@ in the Cache under ``RESUME_CACHE_KEY`` / ``GUARD_RESUME_CACHE_KEY``.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import msgspec
@@ -162,6 +163,7 @@ class StateBridge(Actor):
         self._dirty_symbols: set[str] = set()
         self._portfolio_dirty = False
         self._last_portfolio_row_ns = 0
+        self._next_refresh = time.monotonic() + config.refresh_interval_secs
         self._instrument_pair: dict[InstrumentId, str] = {}
         self._pair_instruments: dict[str, set[InstrumentId]] = {}
         self._subscriptions: list[tuple[str, Any]] = []
@@ -183,7 +185,12 @@ class StateBridge(Actor):
             redis_retry_secs=config.redis_retry_secs,
             on_problem=self._report,
         )
-        self.writer = StateWriter(self.store, config.heartbeat_interval_secs, self._report)
+        self.writer = StateWriter(
+            self.store,
+            config.heartbeat_interval_secs,
+            self._report,
+            renew_interval_secs=config.refresh_interval_secs,
+        )
         self.writer.start(config.io_timeout_secs)
         store = self.store
         self.session = self.writer.call(
@@ -372,10 +379,16 @@ class StateBridge(Actor):
         self._flush()
 
     def _on_refresh(self, event: TimeEvent) -> None:
+        # The timer runs on the node's clock (simulated in a backtest, where it fires once a simulated
+        # minute); the work is paced by the wall clock, so a fast backtest does not re-derive PORTFOLIO
+        # thousands of times a second. TTL renewal is the writer's (wall clock).
         self.refreshes += 1
+        now = time.monotonic()
+        if now < self._next_refresh:
+            return
+        self._next_refresh = now + self._config.refresh_interval_secs
         self._portfolio_dirty = True
         self._dirty_symbols.update(self._pair_instruments)
-        self._batch.renew = True
         self._flush()
 
     def _flush(self, final: bool = False) -> None:

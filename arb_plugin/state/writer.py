@@ -39,15 +39,14 @@ class Batch:
     its Redis value joins the latest-per-key map.
     """
 
-    __slots__ = ("renew", "rows", "writes")
+    __slots__ = ("rows", "writes")
 
     def __init__(self) -> None:
         self.writes: dict[tuple[Domain, str | None, str | None], KeyWrite] = {}
         self.rows: list[SnapshotRow] = []
-        self.renew = False  # also renew the TTL of every key this store keeps alive
 
     def __bool__(self) -> bool:
-        return bool(self.writes) or bool(self.rows) or self.renew
+        return bool(self.writes) or bool(self.rows)
 
     def __len__(self) -> int:
         return len(self.writes) + len(self.rows)
@@ -64,7 +63,6 @@ class Batch:
     def merge(self, other: Batch) -> None:
         self.writes.update(other.writes)
         self.rows.extend(other.rows)
-        self.renew = self.renew or other.renew
 
 
 class StateWriter:
@@ -77,6 +75,8 @@ class StateWriter:
         Created on any thread; connected and used only on the writer's loop.
     heartbeat_interval_secs : float
         Wall-clock interval of the session heartbeat (only after :meth:`enable_heartbeat`).
+    renew_interval_secs : float
+        Wall-clock interval at which the TTL of every live key is renewed (see ``StateStore.renew``).
     on_problem : Callable[[str], None]
         Reports write failures (the writer keeps going; rows are retried).
     """
@@ -86,6 +86,7 @@ class StateWriter:
         store: StateStore,
         heartbeat_interval_secs: float,
         on_problem: Callable[[str], None],
+        renew_interval_secs: float = 60.0,
         name: str = "arb-state-writer",
     ) -> None:
         self.store = store
@@ -100,6 +101,8 @@ class StateWriter:
         self._stopping = False
         self._heartbeat_on = False
         self._next_heartbeat = 0.0
+        self._renew_secs = renew_interval_secs
+        self._next_renew = time.monotonic() + renew_interval_secs
         self._lock: asyncio.Lock | None = None
         self._main: asyncio.Future[None] | None = None
         self.batches_written = 0
@@ -190,6 +193,7 @@ class StateWriter:
             self._wake.clear()
             await self._process()
             await self._maybe_heartbeat()
+            await self._maybe_renew()
 
     async def _process(self) -> None:
         assert self._lock is not None
@@ -202,8 +206,6 @@ class StateWriter:
                 if merged:
                     await self.store.write(merged.writes.values(), merged.rows)
                     self.batches_written += 1
-                    if merged.renew:
-                        await self.store.renew()
                 else:
                     await self.store.maintain()
             except Exception as e:
@@ -211,6 +213,16 @@ class StateWriter:
                     f"state write failed ({type(e).__name__}: {e}); "
                     f"{self.store.pending_rows} rows kept for retry",
                 )
+
+    async def _maybe_renew(self) -> None:
+        now = time.monotonic()
+        if now < self._next_renew:
+            return
+        self._next_renew = now + self._renew_secs
+        try:
+            await self.store.renew()
+        except Exception as e:
+            self._problem(f"TTL renewal failed ({type(e).__name__}: {e})")
 
     async def _maybe_heartbeat(self) -> None:
         if not self._heartbeat_on:
