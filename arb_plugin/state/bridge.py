@@ -32,6 +32,7 @@ in the Cache under ``RESUME_CACHE_KEY`` / ``GUARD_RESUME_CACHE_KEY``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from typing import Any
 
@@ -80,6 +81,10 @@ class StateBridgeConfig(ActorConfig, frozen=True):
     Build it from settings with :func:`state_bridge_config`. ``env`` is the short environment name used in
     keys (``dev``/``stg``/``prod``); ``session_id`` ``None`` starts a new session, an existing id resumes it.
     ``mode`` and ``config_hash`` are recorded in the session metadata only.
+
+    Secrets never travel in the config (NautilusTrader publishes component configs): ``redis_url`` and
+    ``postgres_dsn`` are password-free, and a URL/DSN that carries one is read at start from the
+    environment variables named by ``redis_url_env`` / ``postgres_dsn_env`` when they are set.
     """
 
     env: str = "dev"
@@ -88,6 +93,8 @@ class StateBridgeConfig(ActorConfig, frozen=True):
     config_hash: str | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"
     postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/test"
+    redis_url_env: str | None = "ARB_REDIS_URL"
+    postgres_dsn_env: str | None = "ARB_POSTGRES_DSN"
     postgres_schema: str = "public"
     redis_pool_size: int = 8
     redis_timeout_ms: int = 500
@@ -115,8 +122,8 @@ def state_bridge_config(
         "session_id": session_id,
         "mode": mode,
         "config_hash": config_hash,
-        "redis_url": settings.redis_url,
-        "postgres_dsn": settings.postgres_dsn,
+        "redis_url": state.redis_url,  # password-free; a secret URL/DSN is read from the environment
+        "postgres_dsn": state.postgres_dsn,
         "postgres_schema": state.postgres_schema,
         "redis_pool_size": state.redis_pool_size,
         "redis_timeout_ms": state.redis_timeout_ms,
@@ -175,10 +182,12 @@ class StateBridge(Actor):
 
     def on_start(self) -> None:
         config = self._config
+        redis_url = (config.redis_url_env and os.environ.get(config.redis_url_env)) or config.redis_url
+        postgres_dsn = (config.postgres_dsn_env and os.environ.get(config.postgres_dsn_env)) or config.postgres_dsn
         self.store = StateStore(
             self.keys,
-            redis_url=config.redis_url,
-            postgres_dsn=config.postgres_dsn,
+            redis_url=redis_url,
+            postgres_dsn=postgres_dsn,
             postgres_schema=config.postgres_schema,
             redis_pool_size=config.redis_pool_size,
             redis_timeout_ms=config.redis_timeout_ms,

@@ -94,9 +94,7 @@ def test_corrupt_and_foreign_redis_values_are_reported_and_skipped(
     client.delete(eth)
     client.hset(eth, mapping={"foreign": "hash"})  # a foreign type under our key
     client.set(xrp, _snap("ETHUSDT", 100).to_json())  # another symbol's snapshot
-    client.set(
-        session_keys(Domain.SNAPSHOT, "DOGEUSDT"), b'{"symbol":"DOGEUSDT","status":"OPEN"}'
-    )  # no good row
+    client.set(session_keys(Domain.SNAPSHOT, "DOGEUSDT"), b'{"symbol":"DOGEUSDT","status":"OPEN"}')  # no good row
 
     problems: list[str] = []
     loaded = _load(make_store(session_keys, redis_url, pg_dsn, schema, problems))
@@ -147,9 +145,7 @@ def test_invalid_rows_are_reported_with_their_id_and_an_older_good_row_is_used(
 
     assert loaded == {"BTCUSDT": older}
     for row in bad_rows:
-        assert any(f"position_snapshots row id={row['id']} (SNAPSHOT BTCUSDT)" in p for p in problems), (
-            problems
-        )
+        assert any(f"position_snapshots row id={row['id']} (SNAPSHOT BTCUSDT)" in p for p in problems), problems
     assert decode_pair_snapshot(client.get(session_keys(Domain.SNAPSHOT, "BTCUSDT"))) == older  # healed
     client.close()
 
@@ -223,3 +219,28 @@ def test_guard_state_round_trip_and_bad_guard_value(
     assert asyncio.run(load(make_store(session_keys, redis_url, pg_dsn, schema, problems))) == guard
     assert any(f"Redis key {session_keys(Domain.GUARD)}: not a GuardStateSnapshot" in p for p in problems)
     client.close()
+
+
+def test_bridge_config_from_settings_carries_no_secret() -> None:
+    import msgspec
+
+    from arb_plugin.settings import load_settings
+    from arb_plugin.state.bridge import state_bridge_config
+
+    settings = load_settings(
+        "development",
+        environ={
+            "ARB_POSTGRES_DSN": "postgresql://arb:pg-s3cret@db:5432/arb",
+            "ARB_REDIS_URL": "redis://:rd-s3cret@r:6379/0",
+        },
+    )
+    assert settings.postgres_dsn.endswith("@db:5432/arb")  # the secret DSN is what the node should use ...
+    config = state_bridge_config(settings, "s1", "paper", config_hash="abc")
+    text = msgspec.json.encode(config).decode()
+    assert "s3cret" not in text  # ... but it never travels in the actor's config
+    assert (config.env, config.session_id, config.postgres_dsn_env, config.redis_url_env) == (
+        "dev",
+        "s1",
+        "ARB_POSTGRES_DSN",
+        "ARB_REDIS_URL",
+    )
