@@ -153,8 +153,9 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 class StallingProxy:
     """
-    A loopback TCP proxy to Redis that can stall: while stalled it holds what clients send (no reply comes),
-    so a write is in flight for as long as the test wants. Runs its own loop on a thread.
+    A loopback TCP proxy (to Redis or PostgreSQL) that can stall: while stalled it holds what clients send
+    (no reply comes), so a write is in flight for as long as the test wants; and can cut: every connection
+    dropped and new ones refused, as if the server died. Runs its own loop on a thread.
     """
 
     def __init__(self, target_host: str, target_port: int) -> None:
@@ -163,6 +164,8 @@ class StallingProxy:
         self._target = (target_host, target_port)
         self._loop = asyncio.new_event_loop()
         self._resume = asyncio.Event()
+        self._down = False
+        self._writers: set[asyncio.StreamWriter] = set()
         self._started = threading.Event()
         self.port = 0
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -178,7 +181,11 @@ class StallingProxy:
         self._loop.run_forever()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._down:
+            writer.close()
+            return
         up_reader, up_writer = await asyncio.open_connection(*self._target)
+        self._writers.update((writer, up_writer))
 
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, gated: bool) -> None:
             try:
@@ -200,6 +207,22 @@ class StallingProxy:
 
     def stall(self) -> None:
         self._loop.call_soon_threadsafe(self._resume.clear)
+
+    def cut(self) -> None:
+        """Drop every connection and refuse new ones (the server looks down) until :meth:`restore`."""
+        self._loop.call_soon_threadsafe(self._cut)
+
+    def restore(self) -> None:
+        self._loop.call_soon_threadsafe(self._restore)
+
+    def _cut(self) -> None:
+        self._down = True
+        for writer in list(self._writers):
+            writer.close()
+        self._writers.clear()
+
+    def _restore(self) -> None:
+        self._down = False
 
     def resume(self) -> None:
         self._loop.call_soon_threadsafe(self._resume.set)
