@@ -146,7 +146,7 @@ class Feeder(Actor):
 
 
 def build_node(args: argparse.Namespace) -> TradingNode:
-    settings = load_settings("development")
+    settings = load_settings("development", environ={})
     balances = {
         "BINANCE": ["20000 USDT", "0.5 BTC"],
         "UPBIT": ["100000000 KRW", "0.5 BTC", "0 USDT"],

@@ -31,7 +31,7 @@ def test_bridge_in_the_projects_backtest_node_on_real_data(
 ) -> None:
     sid = session_keys.session_id
     assert sid is not None
-    settings = load_settings("development")
+    settings = load_settings("development", environ={})
     run, start_ns, end_ns, _ = build_run_config(settings, repo_root / "catalog", progress=False)
     bridge_actor = ImportableActorConfig(
         actor_path="arb_plugin.state.bridge:StateBridge",
