@@ -342,7 +342,8 @@ def _refuse_secrets(data: Any, path: str, source: str) -> None:
 
 def _apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     for name, raw in sorted(environ.items()):
-        if not name.startswith(ENV_PREFIX) or name in _RESERVED_ENV:
+        # only ARB_<SECTION>__<FIELD>...: other ARB_* variables (ARB_ENV, ARB_SHARED_DIR, ...) are not settings
+        if not name.startswith(ENV_PREFIX) or name in _RESERVED_ENV or "__" not in name:
             continue
         parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         if any(not p for p in parts):
