@@ -172,7 +172,7 @@ class RiskGate:
         self._we_halted = False
         self._last_save_ns = 0
         self._dirty_symbols: set[str] = set()
-        self._load_errors: list[str] = []
+        self.load_errors: list[str] = []  # state payloads that did not validate (logged at start, skipped)
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
@@ -199,9 +199,8 @@ class RiskGate:
 
     def start(self) -> None:
         """Called when the engine starts: open the trading day (restored state applies) and sync the halt."""
-        for message in self._load_errors:
+        for message in self.load_errors:
             self._log_error(f"Risk guard state ignored: {message}")
-        self._load_errors.clear()
         for symbol, instrument_ids, _ in self._pairs:
             guard = self.guard.symbol(symbol)
             for value in instrument_ids:
@@ -255,9 +254,14 @@ class RiskGate:
         decision = self.guard.check_state(guard, now)
         if not decision:
             return decision
-        return self._check_exposure(order, guard, now)
+        return self._check_exposure(order, guard, now, hedged=intent is _ENTRY)
 
-    def _check_exposure(self, order: Order, guard: SymbolGuard, now: int) -> Decision:
+    def _check_exposure(self, order: Order, guard: SymbolGuard, now: int, hedged: bool) -> Decision:
+        """
+        Exposure checks of an entry. ``hedged``: a tagged pair entry, whose other legs will match it, so they
+        are projected to at least this leg's worst-case size (both legs of a pair pass or the first is denied,
+        instead of a second leg denied after the first was sent).
+        """
         instrument_id = order.instrument_id
         cache = self._cache
         leg = self._legs.get(instrument_id)
@@ -284,46 +288,54 @@ class RiskGate:
             decision = self._check_fx_age(guard.fx_instrument_id, now)
             if not decision:
                 return decision
-        self.book.set_price(leg, price, ts)
+        book = self.book
+        book.set_price(leg, price, ts)
 
-        # the symbol's other legs, marked now
-        symbol_after = ZERO
+        quantity = order.quantity.as_decimal()
+        if order.is_quote_quantity:
+            quantity = quantity / price
+        signed = quantity if order.side == _BUY else -quantity
+        worst_after = leg.worst_after(signed)
+        position_after = worst_after * price * xrate
+        largest = position_after
+        largest_id: object = instrument_id
+        symbol_after = position_after
+        portfolio_delta = position_after - leg.notional * xrate
         net_position = leg.position
         for other in self._symbol_legs[guard.symbol]:
             if other is leg:
                 continue
             net_position += other.position
-            if other.worst:
-                other_mark = self._price_of(other.instrument_id)
-                if other_mark is None:
-                    return rules.missing(f"no price (quote, trade or bar) for {other.instrument_id} (held)")
-                self.book.set_price(other, other_mark[0], other_mark[1])
-                other_xrate = self._xrate(other.currency)
-                if other_xrate is None:
-                    return rules.missing(f"no FX rate {other.currency}/{self._reporting_code} (mark xrate)")
-                symbol_after += other.notional * other_xrate
-        if self.book.unpriced:
-            held = ", ".join(sorted(str(i) for i in self.book.unpriced))
+            if not (other.worst or hedged):
+                continue
+            other_mark = self._price_of(other.instrument_id)
+            if other_mark is None:
+                return rules.missing(f"no price (quote, trade or bar) for {other.instrument_id} ({guard.symbol} leg)")
+            other_xrate = self._xrate(other.currency)
+            if other_xrate is None:
+                return rules.missing(f"no FX rate {other.currency}/{self._reporting_code} (mark xrate)")
+            book.set_price(other, other_mark[0], other_mark[1])
+            other_worst = max(other.worst, worst_after) if hedged else other.worst
+            other_after = other_worst * other_mark[0] * other_xrate
+            symbol_after += other_after
+            portfolio_delta += other_after - other.notional * other_xrate
+            if other_after > largest:
+                largest, largest_id = other_after, other.instrument_id
+        if book.unpriced:
+            held = ", ".join(sorted(str(i) for i in book.unpriced))
             return rules.missing(f"no price for held {held}")
-
-        quantity = order.quantity.as_decimal()
-        if order.is_quote_quantity:
-            quantity = quantity / price
-        worst_after = leg.worst_after(quantity if order.side == _BUY else -quantity)
-        position_after = worst_after * price * xrate
-        symbol_after += position_after
-        portfolio_now = self._convert(self.book.notional_by_ccy)
+        portfolio_now = self._convert(book.notional_by_ccy)
         if portfolio_now is None:
-            return rules.missing(self._missing_xrates(self.book.notional_by_ccy))
-        portfolio_after = portfolio_now - leg.notional * xrate + position_after
-        unhedged = abs(net_position) * price * xrate
+            return rules.missing(self._missing_xrates(book.notional_by_ccy))
+        krw_price = price * xrate
         return self.guard.check_exposure(
             guard,
-            str(instrument_id),
-            position_after,
+            str(largest_id) if largest_id is instrument_id else f"{largest_id} (hedge leg)",
+            largest,
             symbol_after,
-            portfolio_after,
-            unhedged,
+            portfolio_now + portfolio_delta,
+            abs(net_position) * krw_price,
+            abs(net_position + signed) * krw_price,
         )
 
     def _check_fx_age(self, fx_instrument_id: str, now: int) -> Decision:
@@ -547,11 +559,11 @@ class RiskGate:
             guard_raw = self.store.load(GuardDomain.GUARD)
             cooldown_raw = self.store.load(GuardDomain.COOLDOWN)
         except Exception as e:
-            self._load_errors.append(f"load failed: {e!r}")
+            self.load_errors.append(f"load failed: {e!r}")
             return
         states, errors = parse_states(guard_raw, GlobalGuardState, SymbolGuardState)
         cooldowns, cooldown_errors = parse_states(cooldown_raw, CooldownState, CooldownState)
-        self._load_errors.extend(errors + cooldown_errors)
+        self.load_errors.extend(errors + cooldown_errors)
         global_state = states.pop(None, None)
         symbol_states = {k: v for k, v in states.items() if k is not None and isinstance(v, SymbolGuardState)}
         self.guard.restore(

@@ -182,10 +182,11 @@ class SymbolGuard:
         max_position_size: Decimal | None,
         exposure_after: Decimal,
         unhedged: Decimal,
+        unhedged_after: Decimal,
         currency: str,
     ) -> Decision:
         """Entry checks on numbers: ``LEG_IMBALANCE``, ``MAX_POSITION_SIZE``, ``MAX_SYMBOL_POSITION``."""
-        decision = rules.leg_imbalance(self.symbol, unhedged, self.limits.max_unhedged, currency)
+        decision = rules.leg_imbalance(self.symbol, unhedged, unhedged_after, self.limits.max_unhedged, currency)
         if not decision:
             return decision
         decision = rules.max_position_size(instrument_id, position_after, max_position_size, currency)
@@ -430,6 +431,7 @@ class RiskGuard:
         symbol_exposure_after: Decimal,
         portfolio_exposure_after: Decimal,
         unhedged: Decimal,
+        unhedged_after: Decimal,
     ) -> Decision:
         """Portfolio, then symbol exposure checks."""
         decision = self.portfolio.check_exposure(portfolio_exposure_after)
@@ -441,6 +443,7 @@ class RiskGuard:
             self.limits.max_position_size,
             symbol_exposure_after,
             unhedged,
+            unhedged_after,
             self.limits.currency,
         )
 

@@ -127,11 +127,15 @@ def max_portfolio_exposure(
 def leg_imbalance(
     symbol: str,
     unhedged: Decimal,
+    unhedged_after: Decimal,
     limit: Decimal | None,
     currency: str = "KRW",
 ) -> Decision:
-    """``LEG_IMBALANCE``: the symbol's unhedged notional (net across both venues) before a new entry."""
-    if limit is None or unhedged <= limit:
+    """
+    ``LEG_IMBALANCE``: while a symbol is unhedged (net filled position across its venues) beyond the limit,
+    only an entry that shrinks the imbalance (the missing leg) may pass.
+    """
+    if limit is None or unhedged <= limit or unhedged_after < unhedged:
         return ALLOW
     return Decision.deny(
         Guard.LEG_IMBALANCE,
