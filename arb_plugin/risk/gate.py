@@ -389,8 +389,8 @@ class RiskGate:
         if symbol is None:
             _, symbol = parse_order_tags(order.tags)
             if symbol is None:
-                leg = self._legs.get(order.instrument_id)
-                symbol = leg.symbol if leg is not None else None
+                guard_of = self._guard_of_instrument.get(order.instrument_id)
+                symbol = guard_of.symbol if guard_of is not None else str(order.instrument_id)
         self._trigger(guard, "deny", symbol, decision.reason, order.client_order_id.value)
 
     # -- NautilusTrader events -----------------------------------------------------------------------------

@@ -41,12 +41,13 @@ class GuardStateStore(Protocol):
     Where guard state is saved and restored from.
 
     ``symbol`` is ``None`` for the global level. ``state`` is a JSON-able dict; ``load`` returns the latest
-    state saved per symbol in that domain (an empty dict when there is none).
+    state saved per symbol in that domain (an empty dict when there is none). A value the store cannot decode
+    is returned as it is: the guard reports and skips it (it never stops start-up).
     """
 
     def save(self, domain: GuardDomain, symbol: str | None, state: dict[str, Any]) -> None: ...
 
-    def load(self, domain: GuardDomain) -> dict[str | None, dict[str, Any]]: ...
+    def load(self, domain: GuardDomain) -> dict[str | None, Any]: ...
 
 
 class InMemoryGuardStateStore:
@@ -67,10 +68,16 @@ class InMemoryGuardStateStore:
         if domain == GuardDomain.GUARD:
             self.snapshots.append((symbol, text))
 
-    def load(self, domain: GuardDomain) -> dict[str | None, dict[str, Any]]:
-        return {
-            symbol: json.loads(text) for (d, symbol), text in self._data.items() if d == GuardDomain(domain)
-        }
+    def load(self, domain: GuardDomain) -> dict[str | None, Any]:
+        """Every state of ``domain``; a value that is not JSON is returned as its text (the caller rejects it)."""
+        out: dict[str | None, Any] = {}
+        for (d, symbol), text in self._data.items():
+            if d == GuardDomain(domain):
+                try:
+                    out[symbol] = json.loads(text)
+                except json.JSONDecodeError:
+                    out[symbol] = text
+        return out
 
     def put_raw(self, domain: GuardDomain, symbol: str | None, text: str) -> None:
         """Store ``text`` as is (tests use it to plant a corrupt value)."""

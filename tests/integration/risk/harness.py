@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
-from dataclasses import field
 from decimal import Decimal
 from typing import Any
 
@@ -173,18 +172,31 @@ class ScriptStrategy(Strategy):
         pair: str | None = None,
         limit_price: str | None = None,
     ) -> Order:
+        order = self.make_order(instrument_id, side, quantity, intent, pair, limit_price)
+        self.orders[order.client_order_id.value] = order
+        self.submit_order(order)
+        return order
+
+    def make_order(
+        self,
+        instrument_id: InstrumentId,
+        side: OrderSide,
+        quantity: str,
+        intent: OrderIntent | None = OrderIntent.ENTRY,
+        pair: str | None = None,
+        limit_price: str | None = None,
+    ) -> Order:
         tags = None
         if intent is not None:
             tags = order_tags(intent, pair or _pair_of(instrument_id))
-        qty = Quantity(Decimal(quantity), INSTRUMENTS[instrument_id].size_precision)
+        instrument = INSTRUMENTS.get(instrument_id)
+        qty = Quantity(Decimal(quantity), instrument.size_precision if instrument else 5)
         if limit_price is None:
             order: Order = self.order_factory.market(instrument_id, side, qty, tags=tags)
         else:
             order = self.order_factory.limit(
                 instrument_id, side, qty, Price.from_str(limit_price), time_in_force=TimeInForce.IOC, tags=tags
             )
-        self.orders[order.client_order_id.value] = order
-        self.submit_order(order)
         return order
 
     def submit_list(self, orders: list[Order]) -> None:
@@ -226,10 +238,11 @@ class Setup:
     engine: BacktestEngine
     strategy: ScriptStrategy
     gate: RiskGate | None
-    results: dict[str, Any] = field(default_factory=dict)
+    start_ns: int = T0
 
-    def run(self, seconds: int) -> None:
-        self.engine.run(start=pd.Timestamp(T0, tz="UTC"), end=pd.Timestamp(T0 + seconds * SEC, tz="UTC"))
+    def run(self, seconds: float) -> None:
+        end = self.start_ns + int(seconds * SEC)
+        self.engine.run(start=pd.Timestamp(self.start_ns, tz="UTC"), end=pd.Timestamp(end, tz="UTC"))
 
 
 def build(
@@ -300,4 +313,4 @@ def build(
     strategy.script = [Step(start_ns + int(at * SEC), action) for at, action in script]
     engine.add_strategy(strategy)
     gate = install_risk_guard(engine, limits, pairs, store=store) if limits is not None else None
-    return Setup(engine, strategy, gate)
+    return Setup(engine, strategy, gate, start_ns)
