@@ -17,7 +17,6 @@ from arb_plugin.risk.gate import GuardedRiskEngine
 from arb_plugin.risk.gate import install_risk_guard
 from tests.integration.risk.harness import BTC_B
 from tests.integration.risk.harness import BTC_U
-from tests.integration.risk.harness import ETH_B
 from tests.integration.risk.harness import ETH_U
 from tests.integration.risk.harness import FX
 from tests.integration.risk.harness import PRICES

@@ -47,8 +47,8 @@ def test_environment_override() -> None:
     ("name", "value", "message"),
     [
         ("MAX_DAILY_LOSS_KRW", "-5", "risk.max_daily_loss_krw = '-5': Input should be greater than 0"),
-        ("TRADING_DAY_TIMEZONE", "Mars/Olympus", "risk.trading_day_timezone = 'Mars/Olympus': Value error, must be an IANA"),
-        ("TRADING_DAY_START_HOUR", "24", "risk.trading_day_start_hour = '24': Input should be less than or equal to 23"),
+        ("TRADING_DAY_TIMEZONE", "Mars/Olympus", "trading_day_timezone = 'Mars/Olympus': Value error, must be an IANA"),
+        ("TRADING_DAY_START_HOUR", "24", "trading_day_start_hour = '24': Input should be less than or equal to 23"),
         ("DRAWDOWN_WINDOW", "week", "risk.drawdown_window = 'week': Input should be 'session' or 'day'"),
         ("MAX_DRAWDWON_KRW", "5", "risk.max_drawdwon_krw = '5': unknown field"),
         ("SYMBOLS", '{"BTCUSDT.BINANCE": {}}', "must be a pair symbol such as 'BTCUSDT' (no venue suffix)"),
