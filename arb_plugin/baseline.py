@@ -35,15 +35,19 @@ class RollingBaseline:
         """Whether a sample at ``ts`` would be taken (cheap check for the hot path)."""
         return ts - self.last_sample_ts >= self.interval_ns
 
+    def prune(self, ts: int) -> None:
+        """Drop the samples that are ``window`` or more older than ``ts``."""
+        horizon = ts - self.window_ns
+        while self._samples and self._samples[0][0] <= horizon:
+            self._sum -= self._samples.popleft()[1]
+
     def add(self, ts: int, value_bps: Decimal) -> None:
-        """Add a sample and drop those older than the window."""
+        """Add a sample (quantized to 1e-6 bps) and drop those that left the window."""
         value = value_bps.quantize(_QUANTUM)
         self._samples.append((ts, value))
         self._sum += value
         self.last_sample_ts = ts
-        horizon = ts - self.window_ns
-        while self._samples and self._samples[0][0] <= horizon:
-            self._sum -= self._samples.popleft()[1]
+        self.prune(ts)
 
     @property
     def count(self) -> int:

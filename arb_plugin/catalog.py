@@ -75,10 +75,6 @@ class CatalogSpec:
     end: date | None = None
     overlap_only: bool = False
 
-    def contains(self, ts_ns: int) -> bool:
-        day = datetime.fromtimestamp(ts_ns / _NS, tz=UTC).date()
-        return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
-
 
 # The shipped sample (catalog/): late Nov - mid Dec 2024, the Upbit file's 200-minute windows where both
 # venues have data. It spans both premium regimes (negative late Nov, the 3 Dec 2024 martial-law spike,
@@ -125,9 +121,9 @@ def _check_header(header: list[str] | None, expected: tuple[str, ...], path: Pat
         raise DataError(f"{path}: header {','.join(got) or '(empty file)'!r} is not {','.join(expected)!r}")
 
 
-def read_ohlcv_csv(path: Path) -> Iterator[OhlcvRow]:
+def read_ohlcv_csv(path: Path, first_day: date | None = None, last_day: date | None = None) -> Iterator[OhlcvRow]:
     """
-    Read a 1-minute OHLCV CSV (gzip or not, BOM or not).
+    Read a 1-minute OHLCV CSV (gzip or not, BOM or not), optionally only the rows of some UTC days.
 
     Raises
     ------
@@ -135,12 +131,16 @@ def read_ohlcv_csv(path: Path) -> Iterator[OhlcvRow]:
         Naming the file, the line and what is wrong.
     """
     path = Path(path)
+    lo = first_day.isoformat() if first_day else ""
+    hi = last_day.isoformat() if last_day else "9999"
     with _open_text(path) as f:
         reader = csv.reader(f)
         _check_header(next(reader, None), OHLCV_HEADER, path)
         for row in reader:
             where = f"{path}:{reader.line_num}"
             if not row:
+                continue
+            if not lo <= row[0][:10] <= hi:  # ISO dates compare as text: skip other days before parsing
                 continue
             if len(row) != len(OHLCV_HEADER):
                 raise DataError(f"{where}: {len(row)} fields, expected {len(OHLCV_HEADER)}")
@@ -249,7 +249,7 @@ def _read_all(paths: list[Path], spec: CatalogSpec, desc: str, progress: bool) -
     rows: list[OhlcvRow] = []
     with _progress(len(paths), desc, progress) as bar:
         for path in paths:
-            rows.extend(r for r in read_ohlcv_csv(path) if spec.contains(r.ts_open))
+            rows.extend(read_ohlcv_csv(path, spec.start, spec.end))
             bar.update(1)
     rows.sort(key=lambda r: r.ts_open)
     return rows

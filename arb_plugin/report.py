@@ -541,7 +541,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         ),
         (
             "data guards",
-            f"{trades['blocked_stale']} stale, {trades['blocked_fx_stale']} FX stale, {trades['outliers']} outliers",
+            f"{trades['blocked_stale']} evaluations with the legs apart in time, {trades['blocked_fx_stale']} with a "
+            f"stale FX rate, {trades['outliers']} outlier prints",
         ),
     ]
     for venue, v in summary["venues"].items():

@@ -102,7 +102,7 @@ class MarketDataSettings(_Frozen):
     bar_spec: str = "1-MINUTE-LAST-EXTERNAL"
     fx_data: Literal["quotes", "bars"]
     fx_bar_spec: str = "1-DAY-LAST-EXTERNAL"
-    stale_quote_ms: PositiveInt
+    stale_quote_ms: Annotated[int, Field(ge=0)]
     fx_max_age_secs: PositiveInt
 
 

@@ -19,7 +19,8 @@ One strategy instance trades several pairs (:class:`arb_plugin.pairs.ArbitragePa
   (``leg_risk_policy="rehedge"``, up to ``max_rehedge_attempts``) or unwound, with orders bounded by
   ``unwind_slippage_bps``; every step is published as a :class:`arb_plugin.events.LegRiskAlert` and logged.
   Nothing stays silently naked: a remainder below a venue minimum is reported as dust.
-- **Bad data**: a leg older than ``stale_quote_ms`` relative to the other, an FX rate older than
+- **Bad data**: a leg older than ``stale_quote_ms`` relative to the other (or to the FX print that
+  triggers an evaluation), an FX rate older than
   ``fx_max_age_secs`` or a print jumping more than ``outlier_jump_pct`` (until confirmed) blocks trading.
 - **State** of each pair is published as a :class:`arb_plugin.events.PairSnapshot` on every transition and
   restored on start from the cache key ``RESUME_CACHE_KEY`` (put there by the state bridge) or from
@@ -121,7 +122,8 @@ class ArbitrageStrategyConfig(StrategyConfig, frozen=True):
     market_data, fx_data : {"quotes", "bars"}
         What the legs and the FX instrument are priced from; ``bar_spec`` / ``fx_bar_spec`` name the bars.
     stale_quote_ms : int
-        The legs may be at most this far apart in time to be compared.
+        Each leg may be at most this much older than the print being evaluated (so the legs are also at most
+        this far apart); ``0`` with bars compares only bars of the same minute.
     fx_max_age_secs : int
         The FX rate may be at most this old.
     outlier_jump_pct, outlier_confirm_count :
@@ -435,7 +437,7 @@ class ArbitrageStrategy(Strategy):
         fx = pair.fx
         if not (b.ready and u.ready and fx.ready):
             return
-        if abs(b.ts - u.ts) > self._stale_ns:
+        if ts - b.ts > self._stale_ns or ts - u.ts > self._stale_ns:  # each leg fresh as of this print
             self.counters["stale_blocked"] += 1
             return
         if ts - fx.ts > self._fx_age_ns:
@@ -446,19 +448,19 @@ class ArbitrageStrategy(Strategy):
         sell_a = u.bid * _SCALE2
         buy_b = u.ask * _SCALE2  # BUY_UPBIT: buy Upbit ask, sell Binance bid (in KRW)
         sell_b = b.bid * fx2
-        if pair.base_buy_binance.due(ts):
-            self._sample_baseline(pair, ts)
+        new_sample = pair.base_buy_binance.due(ts)
+        if new_sample and self._relative:
+            self._refresh_baseline(pair, ts)
         status = pair.book.status
         if status is PairStatus.FLAT:
             if self._relative and not pair.base_buy_binance.ready:
-                return
-            base_a, base_b = pair.baseline_units
-            if pair.screen_buy_binance.clears(buy_a, sell_a, self._entry_units + base_a):
-                self._enter(pair, Direction.BUY_BINANCE, ts)
-            elif pair.screen_buy_upbit.clears(buy_b, sell_b, self._entry_units + base_b):
-                self._enter(pair, Direction.BUY_UPBIT, ts)
+                pass  # no entry until the baseline has its samples
+            else:
+                self._decide_entry(pair, buy_a, sell_a, buy_b, sell_b, ts)
         elif status is PairStatus.OPEN:
-            if pair.book.direction is Direction.BUY_BINANCE:
+            if self._relative and not pair.base_buy_binance.ready:
+                converged = False  # convergence is judged against a baseline that is not there yet
+            elif pair.book.direction is Direction.BUY_BINANCE:
                 converged = not pair.screen_buy_binance.clears(buy_a, sell_a, self._exit_units + pair.baseline_units[0])
             else:
                 converged = not pair.screen_buy_upbit.clears(buy_b, sell_b, self._exit_units + pair.baseline_units[1])
@@ -475,16 +477,30 @@ class ArbitrageStrategy(Strategy):
             and ts - pair.last_retry_ts >= self._cfg.leg_timeout_ms * _MS
         ):
             self._resolve(pair)  # a phase that waited out its retry throttle (see _may_retry)
+        if new_sample:
+            self._sample_baseline(pair, ts)  # after the decision: the baseline is what came before this print
         if self._cfg.emit_decision_latency:
             now = self.clock.timestamp_ns()
             self.msgbus.publish(DECISION_TOPIC, DecisionLatency(pair.symbol, now - ts, now))
+
+    def _decide_entry(self, pair: _Pair, buy_a: int, sell_a: int, buy_b: int, sell_b: int, ts: int) -> None:
+        base_a, base_b = pair.baseline_units
+        if pair.screen_buy_binance.clears(buy_a, sell_a, self._entry_units + base_a):
+            self._enter(pair, Direction.BUY_BINANCE, ts)
+        elif pair.screen_buy_upbit.clears(buy_b, sell_b, self._entry_units + base_b):
+            self._enter(pair, Direction.BUY_UPBIT, ts)
+
+    @staticmethod
+    def _refresh_baseline(pair: _Pair, ts: int) -> None:
+        # the window as of now (a gap in the data empties it), before this print's own sample
+        pair.base_buy_binance.prune(ts)
+        pair.base_buy_upbit.prune(ts)
+        pair.baseline_units = (pair.base_buy_binance.mean_units(), pair.base_buy_upbit.mean_units())
 
     def _sample_baseline(self, pair: _Pair, ts: int) -> None:
         edge_a, edge_b = self._edges(pair)
         pair.base_buy_binance.add(ts, edge_a.bps)
         pair.base_buy_upbit.add(ts, edge_b.bps)
-        if self._relative:
-            pair.baseline_units = (pair.base_buy_binance.mean_units(), pair.base_buy_upbit.mean_units())
 
     def _edges(self, pair: _Pair) -> tuple[Edge, Edge]:
         binance_cost = LegCost(pair.binance_instrument.taker_fee, self._cfg.slippage_bps)
@@ -569,7 +585,6 @@ class ArbitrageStrategy(Strategy):
         )
         self._publish_state(pair, ts)
         self._send_towards_targets(pair, OrderIntent.EXIT, bounded=False)
-        self._maybe_resolve(pair)
 
     def _leg_order(
         self,
@@ -711,10 +726,10 @@ class ArbitrageStrategy(Strategy):
     def _resolve_entry(self, pair: _Pair, failures: list[str], ts: int) -> None:
         book = pair.book
         if (book.binance.quantity, book.upbit.quantity) == book.targets() and book.target_qty > 0:
+            if pair.last_alert_stage not in (None, "resolved"):
+                self._leg_risk(pair, "resolved", f"hedged at {book.hedged}", ts)
             book.open(book.target_qty)
             pair.new_phase()
-            if book.unhedged == 0 and pair.last_alert_stage not in (None, "resolved"):
-                self._leg_risk(pair, "resolved", f"hedged at {book.hedged}", ts)
             self.log.info(f"{pair.symbol} OPEN {book.direction.value if book.direction else ''} qty={book.target_qty}")
             if pair.want_exit:
                 self._exit(pair, ts, "flatten")
@@ -824,6 +839,7 @@ class ArbitrageStrategy(Strategy):
             for order in orders:
                 self.submit_order(order)
         self._arm_timeout(pair)
+        self._maybe_resolve(pair)  # orders denied on submit are already closed: carry on now
         return True
 
     def _tradable_qty(self, pair: _Pair, qty: Decimal) -> bool:
