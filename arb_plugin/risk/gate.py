@@ -46,7 +46,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from typing import Any
@@ -84,6 +83,7 @@ from arb_plugin.events import GuardTriggered
 from arb_plugin.events import OrderIntent
 from arb_plugin.events import PairClosed
 from arb_plugin.events import parse_order_tags
+from arb_plugin.pairs import ArbitragePairConfig
 from arb_plugin.risk import rules
 from arb_plugin.risk.exposure import ExposureBook
 from arb_plugin.risk.exposure import Leg
@@ -91,6 +91,7 @@ from arb_plugin.risk.guard import GuardLimits
 from arb_plugin.risk.guard import RiskGuard
 from arb_plugin.risk.guard import SymbolGuard
 from arb_plugin.risk.guard import Trip
+from arb_plugin.risk.guard import guard_limits
 from arb_plugin.risk.rules import ALLOW
 from arb_plugin.risk.rules import Decision
 from arb_plugin.risk.state import CooldownState
@@ -100,6 +101,8 @@ from arb_plugin.risk.state import GuardStateStore
 from arb_plugin.risk.state import SymbolGuardState
 from arb_plugin.risk.state import parse_states
 from arb_plugin.risk.state import to_dict
+from arb_plugin.settings import MarketDataSettings
+from arb_plugin.settings import Settings
 
 if TYPE_CHECKING:
     from nautilus_trader.system.kernel import NautilusKernel
@@ -889,7 +892,8 @@ def install_risk_guard(
         Anything with a ``kernel`` (``BacktestEngine``, ``BacktestNode.get_engine(...)``, ``TradingNode``), or
         the kernel itself.
     limits : GuardLimits
-        The limits, e.g. :func:`guard_limits` of the environment's ``RiskSettings``.
+        The limits, e.g. :func:`arb_plugin.risk.guard.guard_limits` of the environment's ``RiskSettings``
+        (:func:`install_from_settings` does both).
     pairs : Iterable[tuple[str, Iterable[str], str | None]]
         ``(symbol, instrument ids, FX instrument id)`` per pair, e.g. :func:`guarded_pairs`.
     store : GuardStateStore, optional
@@ -954,9 +958,39 @@ def install_risk_guard(
     return gate
 
 
-def guarded_pairs(pairs: Sequence[Any]) -> list[tuple[str, tuple[str, ...], str | None]]:
+def guarded_pairs(pairs: Iterable[Any]) -> list[tuple[str, tuple[str, str], str]]:
     """
-    ``(symbol, (binance, upbit), fx)`` per ``PairSettings``; the symbol is the Binance symbol (``BTCUSDT``).
+    ``(symbol, (binance, upbit), fx)`` per pair, from ``PairSettings`` or ``ArbitragePairConfig``; the symbol is
+    the Binance leg's symbol (``BTCUSDT``), as the strategy tags its orders.
     """
-    return [(p.binance.rpartition(".")[0], (p.binance, p.upbit), p.fx) for p in pairs]
+    out = []
+    for pair in pairs:
+        if isinstance(pair, ArbitragePairConfig):
+            binance, upbit, fx = pair.binance_instrument_id, pair.upbit_instrument_id, pair.fx_instrument_id
+        else:
+            binance, upbit, fx = (InstrumentId.from_str(v) for v in (pair.binance, pair.upbit, pair.fx))
+        out.append((binance.symbol.value, (str(binance), str(upbit)), str(fx)))
+    return out
 
+
+def install_from_settings(
+    target: Any,
+    settings: Settings,
+    data: MarketDataSettings | None,
+    store: GuardStateStore | None = None,
+) -> RiskGate | None:
+    """
+    Install the guards with the environment's limits (``settings.risk``) for the configured pairs.
+
+    ``data`` is the market data settings of the mode (``settings.backtest.data`` for a backtest,
+    ``settings.strategy.data`` live and paper): it bounds the age of the prices entries are checked on.
+    Returns ``None`` (nothing installed) when ``risk.enabled`` is false.
+    """
+    if not settings.risk.enabled:
+        return None
+    return install_risk_guard(
+        target,
+        guard_limits(settings.risk, data),
+        guarded_pairs(settings.strategy.pairs),
+        store=store,
+    )
