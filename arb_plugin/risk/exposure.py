@@ -32,6 +32,7 @@ class Leg:
         "pending_sells",
         "pnl",
         "pnl_currency",
+        "pnl_ts",
         "position",
         "price",
         "price_ts",
@@ -52,6 +53,7 @@ class Leg:
         self.notional = ZERO  # worst * price, in `currency` (0 while unpriced)
         self.pnl = ZERO  # realized + unrealized, in `pnl_currency`
         self.pnl_currency = currency
+        self.pnl_ts = 0  # when the PnL was last taken from the portfolio
 
     def worst_after(self, signed_qty: Decimal) -> Decimal:
         """Worst-case absolute position if an order of ``signed_qty`` (+ buy, - sell) is added."""

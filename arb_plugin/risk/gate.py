@@ -71,6 +71,7 @@ from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Currency
+from nautilus_trader.model.objects import Quantity
 from nautilus_trader.model.orders import Order
 from nautilus_trader.portfolio.portfolio import Portfolio
 from nautilus_trader.risk.engine import RiskEngine
@@ -116,6 +117,37 @@ _HALTED = TradingState.HALTED
 _DAY_ALERT = "RiskGate.trading_day"
 _EVENT_PRIORITY = 5  # after the Portfolio and RiskEngine (10), before strategies and actors (0)
 _SAVE_INTERVAL_NS = 1_000_000_000  # routine GUARD snapshots at most once a second; trips save at once
+# Unrealized PnL of a held instrument is re-checked against the post-trade guards on its market data at most
+# this often (every fill re-checks at once); keeps the per-quote cost of a held instrument to a mark update.
+_MARK_EVALUATION_NS = 1_000_000_000
+_INTENT_TAGS = {f"intent={intent.value}": intent for intent in OrderIntent}
+
+
+def _parse_tags(tags: list[str] | None) -> tuple[OrderIntent | None, str | None]:
+    """:func:`arb_plugin.events.parse_order_tags` without the enum lookups (same results, on the hot path)."""
+    intent = None
+    pair = None
+    for tag in tags or ():
+        found = _INTENT_TAGS.get(tag)
+        if found is not None:
+            intent = found
+        elif tag.startswith("pair="):
+            pair = tag[5:]
+        elif tag.startswith("intent="):
+            intent = None  # an unknown intent counts as none: checked conservatively
+    return intent, pair
+
+
+class _HedgeLeg:
+    """Names the projected hedge leg in a denial (formatted only when a denial is written)."""
+
+    __slots__ = ("instrument_id",)
+
+    def __init__(self, instrument_id: object) -> None:
+        self.instrument_id = instrument_id
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} (hedge leg)"
 
 
 class RiskGate:
@@ -170,7 +202,12 @@ class RiskGate:
         self._reserved: dict[ClientOrderId, tuple[Leg, Decimal]] = {}
         self._currencies: dict[str, Currency] = {self._reporting_code: self._reporting}
         self._xrates: dict[str, tuple[float, Decimal]] = {}
+        self._rate_table: dict[str, Decimal | None] = {}
+        self._foreign: list[tuple[str, Currency]] = []
+        self._quantities_seen: dict[tuple[int, int], Decimal] = {}
         self._bar_types: dict[InstrumentId, Any] = {}
+        self._marks: dict[InstrumentId, tuple[Any, Decimal, int]] = {}  # data object -> its price, by identity
+        self._fx_ids: dict[str, InstrumentId] = {}
         self._subscribed: set[InstrumentId] = set()
         self._we_halted = False
         self._last_save_ns = 0
@@ -243,7 +280,7 @@ class RiskGate:
         now = self._clock.timestamp_ns()
         if now >= self.guard.global_guard.day_end_ns:
             self._roll(now)
-        intent, pair = parse_order_tags(order.tags)
+        intent, pair = _parse_tags(order.tags)
         if intent is not None and intent is not _ENTRY:
             return ALLOW  # reducing exposure is never blocked
         instrument_id = order.instrument_id
@@ -280,30 +317,41 @@ class RiskGate:
             return rules.missing(f"no price (quote, trade or bar) for {instrument_id}")
         price, ts = mark
         limits = self.limits
-        if limits.max_data_age_ns is not None:
-            decision = rules.stale_market_data(str(instrument_id), now - ts, limits.max_data_age_ns)
-            if not decision:
-                return decision
-        xrate = self._xrate(leg.currency)
+        max_age = limits.max_data_age_ns
+        if max_age is not None and now - ts > max_age:
+            return rules.stale_market_data(instrument_id, now - ts, max_age)
+        rates = self._rates()
+        xrate = rates[leg.currency]
         if xrate is None:
             return rules.missing(f"no FX rate {leg.currency}/{self._reporting_code} (mark xrate)")
-        if leg.currency != self._reporting_code and guard.fx_instrument_id is not None:
+        if (
+            limits.max_fx_age_ns is not None
+            and guard.fx_instrument_id is not None
+            and leg.currency != self._reporting_code
+        ):
             decision = self._check_fx_age(guard.fx_instrument_id, now)
             if not decision:
                 return decision
         book = self.book
-        book.set_price(leg, price, ts)
+        if price is not leg.price:
+            book.set_price(leg, price, ts)
 
-        quantity = order.quantity.as_decimal()
+        quantity = self._decimal_quantity(order.quantity)
         if order.is_quote_quantity:
             quantity = quantity / price
-        signed = quantity if order.side == _BUY else -quantity
-        worst_after = leg.worst_after(signed)
-        position_after = worst_after * price * xrate
+        if order.side == _BUY:
+            signed = quantity
+            worst_after = max(abs(leg.position + leg.pending_buys + quantity), abs(leg.position - leg.pending_sells))
+        else:
+            signed = -quantity
+            worst_after = max(abs(leg.position + leg.pending_buys), abs(leg.position - leg.pending_sells - quantity))
+        krw_price = price if xrate is ONE else price * xrate
+        position_after = worst_after * krw_price
         largest = position_after
         largest_id: object = instrument_id
         symbol_after = position_after
-        portfolio_delta = position_after - leg.notional * xrate
+        with_portfolio = limits.max_portfolio_exposure is not None
+        portfolio_delta = position_after - leg.notional * xrate if with_portfolio else ZERO
         net_position = leg.position
         for other in self._symbol_legs[guard.symbol]:
             if other is leg:
@@ -314,38 +362,64 @@ class RiskGate:
             other_mark = self._price_of(other.instrument_id)
             if other_mark is None:
                 return rules.missing(f"no price (quote, trade or bar) for {other.instrument_id} ({guard.symbol} leg)")
-            other_xrate = self._xrate(other.currency)
+            other_xrate = rates[other.currency]
             if other_xrate is None:
                 return rules.missing(f"no FX rate {other.currency}/{self._reporting_code} (mark xrate)")
-            book.set_price(other, other_mark[0], other_mark[1])
-            other_worst = max(other.worst, worst_after) if hedged else other.worst
-            other_after = other_worst * other_mark[0] * other_xrate
+            if other_mark[0] is not other.price:
+                book.set_price(other, other_mark[0], other_mark[1])
+            other_worst = other.worst
+            if hedged and worst_after > other_worst:
+                other_worst = worst_after
+            other_after = other_worst * (other_mark[0] if other_xrate is ONE else other_mark[0] * other_xrate)
             symbol_after += other_after
-            portfolio_delta += other_after - other.notional * other_xrate
+            if with_portfolio:
+                portfolio_delta += other_after - other.notional * other_xrate
             if other_after > largest:
-                largest, largest_id = other_after, other.instrument_id
+                largest, largest_id = other_after, _HedgeLeg(other.instrument_id)
         if book.unpriced:
             held = ", ".join(sorted(str(i) for i in book.unpriced))
             return rules.missing(f"no price for held {held}")
-        portfolio_now = self._convert(book.notional_by_ccy)
-        if portfolio_now is None:
-            return rules.missing(self._missing_xrates(book.notional_by_ccy))
-        krw_price = price * xrate
+        portfolio_after = ZERO
+        if with_portfolio:
+            for code, amount in book.notional_by_ccy.items():
+                if amount:
+                    rate = rates.get(code)
+                    if rate is None:
+                        return rules.missing(f"no FX rate {code}/{self._reporting_code} (mark xrate)")
+                    portfolio_after += amount * rate
+            portfolio_after += portfolio_delta
+        unhedged = unhedged_after = ZERO
+        if guard.limits.max_unhedged is not None and net_position:
+            unhedged = abs(net_position) * krw_price
+            unhedged_after = abs(net_position + signed) * krw_price
         return self.guard.check_exposure(
             guard,
-            str(largest_id) if largest_id is instrument_id else f"{largest_id} (hedge leg)",
+            largest_id,
             largest,
             symbol_after,
-            portfolio_now + portfolio_delta,
-            abs(net_position) * krw_price,
-            abs(net_position + signed) * krw_price,
+            portfolio_after,
+            unhedged,
+            unhedged_after,
         )
+
+    def _decimal_quantity(self, quantity: Quantity) -> Decimal:
+        """``quantity.as_decimal()``, memoised: a strategy sends the same few sizes over and over."""
+        key = (quantity.raw, quantity.precision)
+        value = self._quantities_seen.get(key)
+        if value is None:
+            if len(self._quantities_seen) >= 4096:
+                self._quantities_seen.clear()
+            value = self._quantities_seen[key] = quantity.as_decimal()
+        return value
 
     def _check_fx_age(self, fx_instrument_id: str, now: int) -> Decision:
         max_age = self.limits.max_fx_age_ns
         if max_age is None:
             return ALLOW
-        mark = self._price_of(InstrumentId.from_str(fx_instrument_id))
+        instrument_id = self._fx_ids.get(fx_instrument_id)
+        if instrument_id is None:
+            instrument_id = self._fx_ids[fx_instrument_id] = InstrumentId.from_str(fx_instrument_id)
+        mark = self._price_of(instrument_id)
         if mark is None:
             return rules.missing(f"no price (quote, trade or bar) for FX instrument {fx_instrument_id}")
         return rules.stale_market_data(fx_instrument_id, now - mark[1], max_age)
@@ -354,7 +428,11 @@ class RiskGate:
         """An untagged order reduces exposure only if it shrinks an open position, pending orders included."""
         if order.is_quote_quantity:
             return False
-        position, buys, sells = self._quantities(order.instrument_id)
+        leg = self._legs.get(order.instrument_id)
+        if leg is not None:  # kept current by the order and position events
+            position, buys, sells = leg.position, leg.pending_buys, leg.pending_sells
+        else:
+            position, buys, sells = self._quantities(order.instrument_id)
         quantity = order.quantity.as_decimal()
         if order.side == _BUY:
             return position < 0 and quantity + buys <= -position
@@ -409,6 +487,7 @@ class RiskGate:
         if leg is None:
             return
         self._refresh_quantities(leg)
+        leg.pnl_ts = event.ts_init
         self._refresh_pnl(leg)
         self._evaluate(self._guard_of_instrument[leg.instrument_id], force_save=True)
 
@@ -429,7 +508,8 @@ class RiskGate:
         if ts >= self.guard.global_guard.day_end_ns:
             self._roll(ts)
         self.book.set_price(leg, price, ts)
-        if leg.position:
+        if leg.position and ts - leg.pnl_ts >= _MARK_EVALUATION_NS:
+            leg.pnl_ts = ts
             self._refresh_pnl(leg)
             self._evaluate(self._guard_of_instrument[leg.instrument_id], force_save=False)
 
@@ -687,7 +767,12 @@ class RiskGate:
         cache = self._cache
         quote = cache.quote_tick(instrument_id)
         if quote is not None:
-            return (quote.bid_price.as_decimal() + quote.ask_price.as_decimal()) / 2, quote.ts_init
+            known = self._marks.get(instrument_id)
+            if known is not None and known[0] is quote:
+                return known[1], known[2]
+            price = (quote.bid_price.as_decimal() + quote.ask_price.as_decimal()) / 2
+            self._marks[instrument_id] = (quote, price, quote.ts_init)
+            return price, quote.ts_init
         trade = cache.trade_tick(instrument_id)
         if trade is not None:
             return trade.price.as_decimal(), trade.ts_init
@@ -701,6 +786,26 @@ class RiskGate:
         if bar is None:
             return None
         return bar.close.as_decimal(), bar.ts_init
+
+    def _rates(self) -> dict[str, Decimal | None]:
+        """The mark xrate of every known currency into the reporting currency (``None`` where not set)."""
+        rates = self._rate_table
+        if len(rates) != len(self._currencies):
+            rates.clear()
+            rates.update(dict.fromkeys(self._currencies))
+            rates[self._reporting_code] = ONE
+            self._foreign = [(c, cur) for c, cur in self._currencies.items() if c != self._reporting_code]
+        get_mark_xrate = self._cache.get_mark_xrate
+        reporting = self._reporting
+        known = self._xrates
+        for code, currency in self._foreign:
+            value = get_mark_xrate(currency, reporting)
+            cached = known.get(code)
+            if cached is not None and cached[0] == value:
+                rates[code] = cached[1]
+            else:
+                rates[code] = self._xrate(code)
+        return rates
 
     def _xrate(self, code: str) -> Decimal | None:
         """Mark xrate ``code`` -> reporting currency as a ``Decimal`` (``None`` when not set)."""

@@ -177,7 +177,7 @@ class SymbolGuard:
 
     def check_exposure(
         self,
-        instrument_id: str,
+        instrument_id: object,
         position_after: Decimal,
         max_position_size: Decimal | None,
         exposure_after: Decimal,
@@ -185,14 +185,22 @@ class SymbolGuard:
         unhedged_after: Decimal,
         currency: str,
     ) -> Decision:
-        """Entry checks on numbers: ``LEG_IMBALANCE``, ``MAX_POSITION_SIZE``, ``MAX_SYMBOL_POSITION``."""
-        decision = rules.leg_imbalance(self.symbol, unhedged, unhedged_after, self.limits.max_unhedged, currency)
-        if not decision:
-            return decision
-        decision = rules.max_position_size(instrument_id, position_after, max_position_size, currency)
-        if not decision:
-            return decision
-        return rules.max_symbol_position(self.symbol, exposure_after, self.limits.max_position, currency)
+        """
+        Entry checks on numbers: ``LEG_IMBALANCE``, ``MAX_POSITION_SIZE``, ``MAX_SYMBOL_POSITION``.
+
+        (The rules decide; they are only called when a value is beyond its limit, which keeps the common
+        case to a few comparisons.)
+        """
+        limits = self.limits
+        if limits.max_unhedged is not None and unhedged > limits.max_unhedged:
+            decision = rules.leg_imbalance(self.symbol, unhedged, unhedged_after, limits.max_unhedged, currency)
+            if not decision:
+                return decision
+        if max_position_size is not None and position_after > max_position_size:
+            return rules.max_position_size(instrument_id, position_after, max_position_size, currency)
+        if limits.max_position is not None and exposure_after > limits.max_position:
+            return rules.max_symbol_position(self.symbol, exposure_after, limits.max_position, currency)
+        return ALLOW
 
     def start_cooldown(self, now_ns: int, cause: str) -> bool:
         """Start (or extend) ``SYMBOL_COOLDOWN``; return whether it changed."""
@@ -418,15 +426,17 @@ class RiskGuard:
 
     def check_state(self, guard: SymbolGuard, now_ns: int) -> Decision:
         """Global, then symbol state checks (no market data needed)."""
-        decision = self.global_guard.check_state(now_ns)
-        if not decision:
-            return decision
-        return guard.check_state(now_ns)
+        g = self.global_guard
+        if g.halted or now_ns < g.cooldown_until:
+            return g.check_state(now_ns)
+        if guard.blocked_reason is not None or now_ns < guard.cooldown_until:
+            return guard.check_state(now_ns)
+        return ALLOW
 
     def check_exposure(
         self,
         guard: SymbolGuard,
-        instrument_id: str,
+        instrument_id: object,
         position_after: Decimal,
         symbol_exposure_after: Decimal,
         portfolio_exposure_after: Decimal,
@@ -434,9 +444,9 @@ class RiskGuard:
         unhedged_after: Decimal,
     ) -> Decision:
         """Portfolio, then symbol exposure checks."""
-        decision = self.portfolio.check_exposure(portfolio_exposure_after)
-        if not decision:
-            return decision
+        cap = self.portfolio.max_exposure
+        if cap is not None and portfolio_exposure_after > cap:
+            return self.portfolio.check_exposure(portfolio_exposure_after)
         return guard.check_exposure(
             instrument_id,
             position_after,

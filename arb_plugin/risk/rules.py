@@ -78,7 +78,7 @@ def fmt_secs(nanos: int) -> str:
 
 
 def max_position_size(
-    instrument_id: str,
+    instrument_id: object,
     notional_after: Decimal,
     limit: Decimal | None,
     currency: str = "KRW",
@@ -144,7 +144,7 @@ def leg_imbalance(
     )
 
 
-def stale_market_data(instrument_id: str, age_ns: int, max_age_ns: int | None) -> Decision:
+def stale_market_data(instrument_id: object, age_ns: int, max_age_ns: int | None) -> Decision:
     """``STALE_MARKET_DATA``: the last price of ``instrument_id`` is older than allowed."""
     if max_age_ns is None or age_ns <= max_age_ns:
         return ALLOW
