@@ -324,11 +324,7 @@ class RiskGate:
         xrate = rates[leg.currency]
         if xrate is None:
             return rules.missing(f"no FX rate {leg.currency}/{self._reporting_code} (mark xrate)")
-        if (
-            limits.max_fx_age_ns is not None
-            and guard.fx_instrument_id is not None
-            and leg.currency != self._reporting_code
-        ):
+        if limits.max_fx_age_ns is not None and guard.fx_instrument_id is not None:  # the pair is valued by FX
             decision = self._check_fx_age(guard.fx_instrument_id, now)
             if not decision:
                 return decision
@@ -594,7 +590,7 @@ class RiskGate:
         if self.guard.global_guard.halted:
             if engine.trading_state != _HALTED:
                 engine.set_trading_state(_HALTED)
-            self._we_halted = True
+                self._we_halted = True  # only a halt we set is lifted by us (never an operator's)
         elif self._we_halted:
             self._we_halted = False
             if engine.trading_state == _HALTED:

@@ -170,3 +170,21 @@ def test_the_engine_can_be_reset_and_run_again(make) -> None:
     assert [setup.strategy.reason(o) for o in orders.values()] == [
         "MAX_POSITION_SIZE: KRW-BTC.UPBIT position 850,850 KRW after the order > limit 850,000 KRW",
     ] * 2
+
+
+def test_a_new_day_never_lifts_an_operators_halt(make) -> None:
+    def operator_halts(s):
+        setup.engine.kernel.risk_engine.set_trading_state(TradingState.HALTED)
+
+    setup = make(
+        no_limits(max_daily_loss=D("14027")),
+        [(0.5, lambda s: s.submit(BTC_B, BUY, "0.01")), (1, operator_halts)],
+        seconds=70,
+        prices=_drop_at_10,
+        start_ns=BEFORE_MIDNIGHT_SEOUL,
+    )
+    setup.run(70)
+    actions = [(t.guard, t.action) for t in setup.strategy.triggers]
+    assert actions == [("MAX_DAILY_LOSS", "halt"), ("HALTED", "resume")]  # our halt came and went with the day
+    assert setup.gate.guard.global_guard.day_id == "2024-08-02"
+    assert setup.engine.kernel.risk_engine.trading_state == TradingState.HALTED  # the operator's halt stays
