@@ -125,6 +125,11 @@ _INTENT_TAGS = {f"intent={intent.value}": intent for intent in OrderIntent}
 
 def _parse_tags(tags: list[str] | None) -> tuple[OrderIntent | None, str | None]:
     """:func:`arb_plugin.events.parse_order_tags` without the enum lookups (same results, on the hot path)."""
+    if tags is not None and len(tags) == 2:  # the strategy's own ["intent=...", "pair=..."]
+        intent = _INTENT_TAGS.get(tags[0])
+        second = tags[1]
+        if intent is not None and second.startswith("pair="):
+            return intent, second[5:]
     intent = None
     pair = None
     for tag in tags or ():
@@ -195,16 +200,19 @@ class RiskGate:
 
     def _reset_state(self) -> None:
         self.guard = RiskGuard(self.limits, self._pairs)
+        self._global = self.guard.global_guard
         self.book = ExposureBook()
         self._legs: dict[InstrumentId, Leg] = {}
         self._symbol_legs: dict[str, list[Leg]] = {}
+        self._partners: dict[Leg, list[Leg]] = {}  # every leg's other legs in its symbol
         self._guard_of_instrument: dict[InstrumentId, SymbolGuard] = {}
         self._reserved: dict[ClientOrderId, tuple[Leg, Decimal]] = {}
         self._currencies: dict[str, Currency] = {self._reporting_code: self._reporting}
         self._xrates: dict[str, tuple[float, Decimal]] = {}
         self._rate_table: dict[str, Decimal | None] = {}
         self._foreign: list[tuple[str, Currency]] = []
-        self._quantities_seen: dict[tuple[int, int], Decimal] = {}
+        self._quantities_seen: dict[int, Decimal] = {}
+        self._hedge_labels: dict[Leg, _HedgeLeg] = {}
         self._bar_types: dict[InstrumentId, Any] = {}
         self._marks: dict[InstrumentId, tuple[Any, Decimal, int]] = {}  # data object -> its price, by identity
         self._fx_ids: dict[str, InstrumentId] = {}
@@ -278,7 +286,8 @@ class RiskGate:
         Returns :data:`~arb_plugin.risk.rules.ALLOW` or a denial; the caller denies the order with its reason.
         """
         now = self._clock.timestamp_ns()
-        if now >= self.guard.global_guard.day_end_ns:
+        g = self._global
+        if now >= g.day_end_ns:
             self._roll(now)
         intent, pair = _parse_tags(order.tags)
         if intent is not None and intent is not _ENTRY:
@@ -291,9 +300,10 @@ class RiskGate:
             guard = self._bind_guard(instrument_id, pair)
         elif pair is not None and pair != guard.symbol:
             return rules.missing(f"{instrument_id} belongs to pair {guard.symbol}, order tagged pair={pair}")
-        decision = self.guard.check_state(guard, now)
-        if not decision:
-            return decision
+        if g.halted or now < g.cooldown_until or guard.blocked_reason is not None or now < guard.cooldown_until:
+            decision = self.guard.check_state(guard, now)
+            if not decision:
+                return decision
         return self._check_exposure(order, guard, now, hedged=intent is _ENTRY)
 
     def _check_exposure(self, order: Order, guard: SymbolGuard, now: int, hedged: bool) -> Decision:
@@ -312,10 +322,15 @@ class RiskGate:
             leg = self._new_leg(instrument, guard)
         if cache.account_for_venue(instrument_id.venue) is None:
             return rules.missing(f"no account for venue {instrument_id.venue}")
-        mark = self._price_of(instrument_id)
-        if mark is None:
-            return rules.missing(f"no price (quote, trade or bar) for {instrument_id}")
-        price, ts = mark
+        marks = self._marks
+        known = marks.get(instrument_id)
+        if known is not None and known[0] is cache.quote_tick(instrument_id):
+            price, ts = known[1], known[2]  # the quote this price was taken from is still the latest
+        else:
+            mark = self._price_of(instrument_id)
+            if mark is None:
+                return rules.missing(f"no price (quote, trade or bar) for {instrument_id}")
+            price, ts = mark
         limits = self.limits
         max_age = limits.max_data_age_ns
         if max_age is not None and now - ts > max_age:
@@ -324,10 +339,16 @@ class RiskGate:
         xrate = rates[leg.currency]
         if xrate is None:
             return rules.missing(f"no FX rate {leg.currency}/{self._reporting_code} (mark xrate)")
-        if limits.max_fx_age_ns is not None and guard.fx_instrument_id is not None:  # the pair is valued by FX
-            decision = self._check_fx_age(guard.fx_instrument_id, now)
-            if not decision:
-                return decision
+        max_fx_age = limits.max_fx_age_ns
+        if max_fx_age is not None and guard.fx_instrument_id is not None:  # the pair is valued through FX
+            fx_id = self._fx_ids.get(guard.fx_instrument_id)
+            if fx_id is None:
+                fx_id = self._fx_ids[guard.fx_instrument_id] = InstrumentId.from_str(guard.fx_instrument_id)
+            fx_mark = self._price_of(fx_id)
+            if fx_mark is None:
+                return rules.missing(f"no price (quote, trade or bar) for FX instrument {fx_id}")
+            if now - fx_mark[1] > max_fx_age:
+                return rules.stale_market_data(fx_id, now - fx_mark[1], max_fx_age)
         book = self.book
         if price is not leg.price:
             book.set_price(leg, price, ts)
@@ -349,41 +370,51 @@ class RiskGate:
         with_portfolio = limits.max_portfolio_exposure is not None
         portfolio_delta = position_after - leg.notional * xrate if with_portfolio else ZERO
         net_position = leg.position
-        for other in self._symbol_legs[guard.symbol]:
-            if other is leg:
-                continue
+        for other in self._partners[leg]:
             net_position += other.position
             if not (other.worst or hedged):
                 continue
-            other_mark = self._price_of(other.instrument_id)
-            if other_mark is None:
-                return rules.missing(f"no price (quote, trade or bar) for {other.instrument_id} ({guard.symbol} leg)")
+            other_id: InstrumentId = other.instrument_id
+            known = marks.get(other_id)
+            if known is not None and known[0] is cache.quote_tick(other_id):
+                other_price, other_ts = known[1], known[2]
+            else:
+                other_mark = self._price_of(other_id)
+                if other_mark is None:
+                    return rules.missing(f"no price (quote, trade or bar) for {other_id} ({guard.symbol} leg)")
+                other_price, other_ts = other_mark
             other_xrate = rates[other.currency]
             if other_xrate is None:
                 return rules.missing(f"no FX rate {other.currency}/{self._reporting_code} (mark xrate)")
-            if other_mark[0] is not other.price:
-                book.set_price(other, other_mark[0], other_mark[1])
+            if other_price is not other.price:
+                book.set_price(other, other_price, other_ts)
             other_worst = other.worst
             if hedged and worst_after > other_worst:
                 other_worst = worst_after
-            other_after = other_worst * (other_mark[0] if other_xrate is ONE else other_mark[0] * other_xrate)
+            other_after = other_worst * (other_price if other_xrate is ONE else other_price * other_xrate)
             symbol_after += other_after
             if with_portfolio:
                 portfolio_delta += other_after - other.notional * other_xrate
             if other_after > largest:
-                largest, largest_id = other_after, _HedgeLeg(other.instrument_id)
+                largest = other_after
+                largest_id = self._hedge_labels.get(other) or self._hedge_labels.setdefault(
+                    other,
+                    _HedgeLeg(other.instrument_id),
+                )
         if book.unpriced:
             held = ", ".join(sorted(str(i) for i in book.unpriced))
             return rules.missing(f"no price for held {held}")
         portfolio_after = ZERO
         if with_portfolio:
-            for code, amount in book.notional_by_ccy.items():
+            sums = book.notional_by_ccy
+            portfolio_after = sums.get(self._reporting_code, ZERO) + portfolio_delta
+            for code, _ in self._foreign:
+                amount = sums.get(code)
                 if amount:
-                    rate = rates.get(code)
+                    rate = rates[code]
                     if rate is None:
                         return rules.missing(f"no FX rate {code}/{self._reporting_code} (mark xrate)")
                     portfolio_after += amount * rate
-            portfolio_after += portfolio_delta
         unhedged = unhedged_after = ZERO
         if guard.limits.max_unhedged is not None and net_position:
             unhedged = abs(net_position) * krw_price
@@ -400,25 +431,13 @@ class RiskGate:
 
     def _decimal_quantity(self, quantity: Quantity) -> Decimal:
         """``quantity.as_decimal()``, memoised: a strategy sends the same few sizes over and over."""
-        key = (quantity.raw, quantity.precision)
-        value = self._quantities_seen.get(key)
+        raw = quantity.raw  # fixed-point: equal raws are equal quantities
+        value = self._quantities_seen.get(raw)
         if value is None:
             if len(self._quantities_seen) >= 4096:
                 self._quantities_seen.clear()
-            value = self._quantities_seen[key] = quantity.as_decimal()
+            value = self._quantities_seen[raw] = quantity.as_decimal()
         return value
-
-    def _check_fx_age(self, fx_instrument_id: str, now: int) -> Decision:
-        max_age = self.limits.max_fx_age_ns
-        if max_age is None:
-            return ALLOW
-        instrument_id = self._fx_ids.get(fx_instrument_id)
-        if instrument_id is None:
-            instrument_id = self._fx_ids[fx_instrument_id] = InstrumentId.from_str(fx_instrument_id)
-        mark = self._price_of(instrument_id)
-        if mark is None:
-            return rules.missing(f"no price (quote, trade or bar) for FX instrument {fx_instrument_id}")
-        return rules.stale_market_data(fx_instrument_id, now - mark[1], max_age)
 
     def _provably_reduces(self, order: Order) -> bool:
         """An untagged order reduces exposure only if it shrinks an open position, pending orders included."""
@@ -672,7 +691,10 @@ class RiskGate:
         self._currencies[currency.code] = currency
         leg = self.book.add_leg(instrument_id, guard.symbol, currency.code)
         self._legs[instrument_id] = leg
-        self._symbol_legs.setdefault(guard.symbol, []).append(leg)
+        symbol_legs = self._symbol_legs.setdefault(guard.symbol, [])
+        symbol_legs.append(leg)
+        for each in symbol_legs:
+            self._partners[each] = [other for other in symbol_legs if other is not each]
         self._subscribe_data(instrument_id)
         mark = self._price_of(instrument_id)
         if mark is not None:
