@@ -183,7 +183,8 @@ def report(name: str, fn, items: list, n: int) -> float:
     """
     Time ``fn`` twice: by the wall clock, and by the thread's CPU time. On a shared machine other processes
     preempt some calls (hundreds of us to ms at p99.9 of the wall clock); CPU time leaves out the time the
-    process was not running, which is the cost the code adds. Returns the CPU-time p99.
+    process was not running (but its clock is a system call, so its own jitter shows at p99). Returns the
+    wall-clock p99.
     """
     wall = sorted(timed(fn, items, n))
     cpu = sorted(timed(fn, items, n, clock=time.thread_time_ns))
@@ -192,7 +193,7 @@ def report(name: str, fn, items: list, n: int) -> float:
         f"   | CPU p50 {_pct(cpu, 0.5):6.2f}  p99 {_pct(cpu, 0.99):6.2f}  p99.9 {_pct(cpu, 0.999):7.2f} us"
         f"   (n={n:,} each)",
     )
-    return _pct(cpu, 0.99)
+    return _pct(wall, 0.99)
 
 
 def main() -> int:
@@ -232,7 +233,7 @@ def main() -> int:
 
     report("PnL re-check (<= 1/s per instrument, each fill)", reevaluate, held_legs, CHECKS // 5)
     verdict = "meets" if p99 < 20 else "MISSES"
-    print(f"target: entry check p99 < 20 us -> CPU-time p99 {p99:.2f} us ({verdict} the target)")
+    print(f"target: entry check p99 < 20 us -> wall-clock p99 {p99:.2f} us ({verdict} the target)")
     print(f"machine load while measuring: {os.getloadavg()[0]:.2f} (1-min load average, {os.cpu_count()} CPUs)")
     engine.dispose()
     return 0
