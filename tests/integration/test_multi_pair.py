@@ -56,7 +56,7 @@ def eth_bars(bars: list[Bar]) -> list[Bar]:
         else:
             continue
 
-        def px(p: Price) -> Price:
+        def px(p: Price, scale: Decimal = scale) -> Price:
             return Price((p.as_decimal() * scale).quantize(D(1000) if scale != 1 else D("0.01")), p.precision)
 
         out.append(
