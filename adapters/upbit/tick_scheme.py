@@ -20,7 +20,6 @@ from nautilus_trader.model.tick_scheme.base import TickScheme
 from nautilus_trader.model.tick_scheme.base import get_tick_scheme
 from nautilus_trader.model.tick_scheme.base import register_tick_scheme
 
-
 # (lower bound of the price band, inclusive; tick), highest band first. docs.upbit.com krw-market-info,
 # as transcribed in shared/reference/upbit-api.md §5.1.
 KRW_TICK_TABLE: tuple[tuple[Decimal, Decimal], ...] = (
