@@ -36,6 +36,10 @@ from adapters.upbit.config import UpbitInstrumentProviderConfig
 from adapters.upbit.constants import UPBIT
 from adapters.upbit.constants import UPBIT_CLIENT_ID
 from adapters.upbit.constants import UPBIT_VENUE
+from adapters.upbit.factories import UpbitLiveDataClientFactory
+from adapters.upbit.factories import UpbitLiveExecClientFactory
+from adapters.upbit.factories import get_cached_upbit_http_client
+from adapters.upbit.factories import get_cached_upbit_instrument_provider
 
 __all__ = [
     "UPBIT",
@@ -44,4 +48,8 @@ __all__ = [
     "UpbitDataClientConfig",
     "UpbitExecClientConfig",
     "UpbitInstrumentProviderConfig",
+    "UpbitLiveDataClientFactory",
+    "UpbitLiveExecClientFactory",
+    "get_cached_upbit_http_client",
+    "get_cached_upbit_instrument_provider",
 ]

@@ -89,11 +89,12 @@ def group_of(method: str, path: str) -> str:
     return "default"
 
 
-def java_number(value: Decimal) -> msgspec.Raw:
+def java_number(value: Decimal | int) -> msgspec.Raw:
     """
     Write a number the way Upbit's WebSocket does: exponent form outside [1e-3, 1e7) (``1.16539E8``,
     ``7.9276E-4``), plain otherwise.
     """
+    value = Decimal(value)
     if value == 0:
         return msgspec.Raw(b"0")
     magnitude = abs(value)
@@ -110,8 +111,9 @@ def java_number(value: Decimal) -> msgspec.Raw:
     return msgspec.Raw(text.encode())
 
 
-def rest_number(value: Decimal) -> msgspec.Raw:
+def rest_number(value: Decimal | int) -> msgspec.Raw:
     """Write a quotation REST number (``103460000.0``)."""
+    value = Decimal(value)
     text = fmt(value) or "0"
     return msgspec.Raw((text if "." in text else text + ".0").encode())
 
@@ -239,6 +241,7 @@ class FakeUpbitServer:
         self.ws_connects: list[WsConnection] = []
         self.connections: dict[int, WsConnection] = {}
         self.faults: list[Fault] = []
+        self.refuse_ws_connections = False  # answer WebSocket upgrades with 503 (an outage)
         self._windows: dict[str, tuple[float, int]] = {}
         self._last_429: dict[str, float] = {}
         self._blocked_until: dict[str, float] = {}
@@ -737,6 +740,8 @@ class FakeUpbitServer:
         return await self._ws(request, "private")
 
     async def _ws(self, request: web.Request, kind: str) -> web.StreamResponse:
+        if self.refuse_ws_connections:
+            return web.Response(status=503, text="Service Unavailable")
         ws = web.WebSocketResponse(autoping=False, heartbeat=None)
         await ws.prepare(request)
         conn = WsConnection(next(self._conn_ids), kind, ws, request, dict(request.headers))
@@ -880,11 +885,11 @@ class FakeUpbitServer:
         ts = now_ms()
         row = {
             "market": market_code,
-            "timestamp": Decimal(ts),
+            "timestamp": ts,
             "trade_price": Decimal(price),
             "trade_volume": Decimal(volume),
             "ask_bid": ask_bid,
-            "sequential_id": Decimal(sequential_id if sequential_id is not None else next(self._sid)),
+            "sequential_id": sequential_id if sequential_id is not None else next(self._sid),
         }
         market.trades.insert(0, row)
         for conn, _ in self._subscribers("trade", market_code):
