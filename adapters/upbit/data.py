@@ -249,6 +249,7 @@ class UpbitDataClient(LiveMarketDataClient):
                 task.cancel()
         self._update_instruments_task = self._watchdog_task = self._poll_task = None
         await self._ws_client.disconnect()
+        await self._http_client.close()  # shared: reopened on the next request of another client
 
     def _send_all_instruments_to_data_engine(self) -> None:
         for instrument in self._instrument_provider.get_all().values():

@@ -236,6 +236,7 @@ class UpbitExecutionClient(LiveExecutionClient):
             self._poll_task.cancel()
         self._poll_task = None
         await self._ws_client.disconnect()
+        await self._http_client.close()  # shared: reopened on the next request of another client
 
     def _on_ws_connected(self, is_reconnect: bool) -> None:
         self._connected_event.set()

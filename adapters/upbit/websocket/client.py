@@ -122,11 +122,11 @@ class UpbitWebSocketClient:
     @property
     def subscriptions(self) -> dict[str, list[str]]:
         """Return the subscription set (type -> codes)."""
-        return {t: list(codes) for t, codes in self._subscriptions.items() if codes}
+        return {t: list(codes) for t, codes in self._subscriptions.items()}
 
     def has_subscriptions(self) -> bool:
-        """Return whether anything is subscribed."""
-        return any(self._subscriptions.values())
+        """Return whether anything is subscribed (a type with codes, or a code-less type like ``myAsset``)."""
+        return bool(self._subscriptions)
 
     # -- subscriptions ----------------------------------------------------------------------------------
     def set_codes(self, type_: str, codes: Iterable[str]) -> None:
