@@ -24,21 +24,31 @@ from nautilus_trader.model.objects import Quantity
 
 # Wide enough that shifting the exponent of any Upbit number never rounds (myAsset has 27 digits).
 _CTX = decimal.Context(prec=80, rounding=ROUND_HALF_EVEN)
-_SCALE = tuple(10 ** (FIXED_PRECISION - p) for p in range(FIXED_PRECISION + 1))
+SCALE: tuple[int, ...] = tuple(10 ** (FIXED_PRECISION - p) for p in range(FIXED_PRECISION + 1))
+POW10: tuple[Decimal, ...] = tuple(Decimal(10) ** p for p in range(FIXED_PRECISION + 1))
 _MS_TO_NS = 1_000_000
+
+
+def round_units(value: Decimal, precision: int) -> int:
+    """Return ``value * 10**precision`` rounded half-even to an integer, exactly (80-digit context)."""
+    scaled = _CTX.scaleb(value, precision)
+    return int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN, context=_CTX))
 
 
 def decimal_to_raw(value: Decimal, precision: int) -> int:
     """
     Return ``value`` as a NautilusTrader raw fixed-point integer at ``precision``.
 
-    Values with more decimals than ``precision`` are rounded half-even (explicitly, in ``Decimal``).
+    Exact: ``value * 10**precision`` only shifts the exponent, so it is exact for any value whose integer part
+    at that precision has fewer than 28 digits (and if rounding at 28 significant digits ever made the
+    product integral, the correctly rounded integer is the same). Values with more decimals than
+    ``precision`` are rounded half-even in an 80-digit context. The hot paths inline the same steps.
     """
-    scaled = _CTX.scaleb(value, precision)
+    scaled = value * POW10[precision]
     units = int(scaled)
     if units != scaled:
-        units = int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN, context=_CTX))
-    return units * _SCALE[precision]
+        units = round_units(value, precision)
+    return units * SCALE[precision]
 
 
 def parse_price(value: Decimal, precision: int) -> Price:

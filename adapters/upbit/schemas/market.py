@@ -20,8 +20,11 @@ from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 
 from adapters.upbit.enums import UpbitEnumParser
+from adapters.upbit.parsing import POW10
+from adapters.upbit.parsing import SCALE
 from adapters.upbit.parsing import decimal_to_raw
 from adapters.upbit.parsing import millis_to_nanos
+from adapters.upbit.parsing import round_units
 
 _ENUMS = UpbitEnumParser()
 _ADD = BookAction.ADD
@@ -144,62 +147,80 @@ def units_to_snapshot(
     Return the whole book as snapshot ``OrderBookDeltas``: ``CLEAR`` then one ``ADD`` per level.
 
     Upbit sends the full book on every frame with no sequence or checksum, so the book is replaced, never
-    merged; zero price/size padding levels are dropped.
+    merged; zero price/size padding levels are dropped. Prices and sizes go to fixed-point exactly as in
+    :func:`decimal_to_raw` (inlined here: this runs for every level of every frame).
     """
-    levels: list[tuple[OrderSide, int, int]] = []
-    append = levels.append
-    for unit in units:
-        if unit.bid_price and unit.bid_size:
-            append(
-                (
-                    _BUY,
-                    decimal_to_raw(unit.bid_price, price_precision),
-                    decimal_to_raw(unit.bid_size, size_precision),
-                ),
-            )
-        if unit.ask_price and unit.ask_size:
-            append(
-                (
-                    _SELL,
-                    decimal_to_raw(unit.ask_price, price_precision),
-                    decimal_to_raw(unit.ask_size, size_precision),
-                ),
-            )
     from_raw = OrderBookDelta.from_raw
-    last = len(levels) - 1
-    deltas = [
-        from_raw(
-            instrument_id,
-            _CLEAR,
-            _NO_SIDE,
-            0,
-            price_precision,
-            0,
-            size_precision,
-            0,
-            _F_SNAPSHOT if levels else _F_LAST_SNAPSHOT,
-            sequence,
-            ts_event,
-            ts_init,
-        ),
-    ]
-    deltas += [
-        from_raw(
-            instrument_id,
-            _ADD,
-            side,
-            price_raw,
-            price_precision,
-            size_raw,
-            size_precision,
-            0,
-            _F_LAST_SNAPSHOT if i == last else _F_SNAPSHOT,
-            sequence,
-            ts_event,
-            ts_init,
+    p_pow, p_scale = POW10[price_precision], SCALE[price_precision]
+    s_pow, s_scale = POW10[size_precision], SCALE[size_precision]
+    deltas: list[OrderBookDelta] = []
+    append = deltas.append
+    pending: tuple[OrderSide, int, int] | None = None
+    for unit in units:
+        for side, price, size in (
+            (_BUY, unit.bid_price, unit.bid_size),
+            (_SELL, unit.ask_price, unit.ask_size),
+        ):
+            if not (price and size):
+                continue  # zero padding of a thin side
+            scaled = price * p_pow
+            price_units = int(scaled)
+            if price_units != scaled:
+                price_units = round_units(price, price_precision)
+            scaled = size * s_pow
+            size_units = int(scaled)
+            if size_units != scaled:
+                size_units = round_units(size, size_precision)
+            if pending is not None:
+                append(
+                    from_raw(
+                        instrument_id,
+                        _ADD,
+                        pending[0],
+                        pending[1],
+                        price_precision,
+                        pending[2],
+                        size_precision,
+                        0,
+                        _F_SNAPSHOT,
+                        sequence,
+                        ts_event,
+                        ts_init,
+                    ),
+                )
+            pending = (side, price_units * p_scale, size_units * s_scale)
+    clear = from_raw(
+        instrument_id,
+        _CLEAR,
+        _NO_SIDE,
+        0,
+        price_precision,
+        0,
+        size_precision,
+        0,
+        _F_SNAPSHOT if pending is not None else _F_LAST_SNAPSHOT,
+        sequence,
+        ts_event,
+        ts_init,
+    )
+    if pending is not None:
+        append(
+            from_raw(
+                instrument_id,
+                _ADD,
+                pending[0],
+                pending[1],
+                price_precision,
+                pending[2],
+                size_precision,
+                0,
+                _F_LAST_SNAPSHOT,
+                sequence,
+                ts_event,
+                ts_init,
+            ),
         )
-        for i, (side, price_raw, size_raw) in enumerate(levels)
-    ]
+    deltas.insert(0, clear)
     return OrderBookDeltas(instrument_id, deltas)
 
 

@@ -38,14 +38,16 @@ class UpbitWsOrderbookUnit(msgspec.Struct, frozen=True):
 
 
 class UpbitWsOrderbook(msgspec.Struct, frozen=True, tag_field="type", tag="orderbook"):
-    """A full book (every frame replaces the book: no deltas, no sequence, no checksum)."""
+    """
+    A full book (every frame replaces the book: no deltas, no sequence, no checksum).
+
+    Only the fields the client reads are declared (msgspec skips ``total_ask_size``, ``total_bid_size``
+    and ``level`` without building a ``Decimal`` for them: this is the hot path).
+    """
 
     code: str
     timestamp: int
     orderbook_units: list[UpbitWsOrderbookUnit]
-    total_ask_size: Decimal | None = None
-    total_bid_size: Decimal | None = None
-    level: Decimal | None = None
     stream_type: str | None = None
 
 
@@ -71,20 +73,14 @@ class UpbitWsOrderbookSimple(
         "code": "cd",
         "timestamp": "tms",
         "orderbook_units": "obu",
-        "total_ask_size": "tas",
-        "total_bid_size": "tbs",
-        "level": "lv",
         "stream_type": "st",
     },
 ):
-    """A full book in SIMPLE format."""
+    """A full book in SIMPLE format (``tas``, ``tbs``, ``lv`` skipped like in DEFAULT)."""
 
     code: str
     timestamp: int
     orderbook_units: list[UpbitWsOrderbookUnitSimple]
-    total_ask_size: Decimal | None = None
-    total_bid_size: Decimal | None = None
-    level: Decimal | None = None
     stream_type: str | None = None
 
 
