@@ -205,7 +205,11 @@ class UpbitExecutionClient(LiveExecutionClient):
         self._syncing: set[ClientOrderId] = set()
         self._poll_task: asyncio.Task | None = None
         self._connected_event = asyncio.Event()
-        self._orders_cache: tuple[int, list[UpbitOrder]] | None = None
+        self._listing: tuple[tuple[int | None, bool], asyncio.Task] | None = None
+        self._accepted: set[ClientOrderId] = set()  # OrderAccepted sent (the cache lags the engine's queue)
+        self._filled: dict[ClientOrderId, Decimal] = {}  # base quantity reported in OrderFilled events
+        self._cancel_checks: dict[ClientOrderId, asyncio.Task] = {}
+        self._closed: set[ClientOrderId] = set()  # terminal event sent
         self.bad_frames = 0
 
         self._log.info(f"Base url HTTP {client.base_url}", LogColor.BLUE)
@@ -235,6 +239,9 @@ class UpbitExecutionClient(LiveExecutionClient):
         if self._poll_task is not None and not self._poll_task.done():
             self._poll_task.cancel()
         self._poll_task = None
+        for check in list(self._cancel_checks.values()):
+            check.cancel()  # pending cancel confirmations: reconciliation resolves them on the next start
+        self._cancel_checks.clear()
         await self._ws_client.disconnect()
         await self._http_client.close()  # shared: reopened on the next request of another client
 
@@ -319,6 +326,9 @@ class UpbitExecutionClient(LiveExecutionClient):
 
     def _ensure_accepted(self, order: Order, uuid: str, ts_event: int) -> None:
         self._register(order.client_order_id, uuid)
+        if order.client_order_id in self._accepted:
+            return
+        self._accepted.add(order.client_order_id)
         if order.status in (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED):
             self.generate_order_accepted(
                 strategy_id=order.strategy_id,
@@ -607,6 +617,7 @@ class UpbitExecutionClient(LiveExecutionClient):
         if current.is_closed:
             self._log.warning(f"Fill {fill.trade_id} for closed order {order.client_order_id!r} ignored")
             return
+        self._filled[order.client_order_id] = self._filled_qty(current) + fill.volume
         self.generate_order_filled(
             strategy_id=order.strategy_id,
             instrument_id=order.instrument_id,
@@ -624,10 +635,17 @@ class UpbitExecutionClient(LiveExecutionClient):
             ts_event=fill.ts_event,
         )
 
+    def _filled_qty(self, order: Order) -> Decimal:
+        # what this client has reported, or the cache's view for an order reconciled at start-up
+        return max(self._filled.get(order.client_order_id, Decimal(0)), order.filled_qty.as_decimal())
+
     def _apply_terminal(self, order: Order, uuid: str, state: str, executed: Decimal, ts_event: int) -> None:
         coid = order.client_order_id
+        check = self._cancel_checks.pop(coid, None)
+        if check is not None:
+            check.cancel()  # the stream (or a lookup) confirmed the end of the order
         current = self._cache.order(coid) or order
-        if current.is_closed:
+        if current.is_closed or coid in self._closed:
             return
         instrument = self._instrument_provider.find(order.instrument_id) or self._cache.instrument(
             order.instrument_id
@@ -639,6 +657,7 @@ class UpbitExecutionClient(LiveExecutionClient):
             if sum((f.volume for f in pending), Decimal(0)) < executed:
                 self.create_task(self._sync_order(coid, uuid))  # fills missing: read trades[] first
                 return
+            self._closed.add(coid)
             if executed > 0:
                 # a market buy that ends in `cancel` with executed volume is a fill, not a cancel
                 self.generate_order_updated(
@@ -660,10 +679,11 @@ class UpbitExecutionClient(LiveExecutionClient):
                 order.strategy_id, order.instrument_id, coid, VenueOrderId(uuid), ts_event
             )
             return
-        filled = current.filled_qty.as_decimal()
+        filled = self._filled_qty(current)
         if filled < executed:
             self.create_task(self._sync_order(coid, uuid))  # a fill event was missed: read trades[] first
             return
+        self._closed.add(coid)
         if state != "done" and filled < current.quantity.as_decimal():
             self.generate_order_canceled(
                 order.strategy_id, order.instrument_id, coid, VenueOrderId(uuid), ts_event
@@ -749,15 +769,25 @@ class UpbitExecutionClient(LiveExecutionClient):
                 self.create_task(self._sync_order(order.client_order_id, uuid))  # it may have just ended
             return
         if uuid is not None:
-            self.create_task(self._confirm_cancel(order.client_order_id, uuid))
+            self._schedule_cancel_check(order.client_order_id, uuid)
+
+    def _schedule_cancel_check(self, coid: ClientOrderId, uuid: str) -> None:
+        previous = self._cancel_checks.pop(coid, None)
+        if previous is not None:
+            previous.cancel()
+        self._cancel_checks[coid] = asyncio.get_running_loop().create_task(self._confirm_cancel(coid, uuid))
 
     async def _confirm_cancel(self, coid: ClientOrderId, uuid: str) -> None:
-        # cancels are asynchronous: the myOrder `cancel` event normally confirms it first
-        await asyncio.sleep(self._config.cancel_confirm_secs)
-        order = self._cache.order(coid)
-        if order is not None and not order.is_closed:
-            self._log.info(f"Cancel of {coid!r} not confirmed by the stream yet: looking it up")
-            await self._sync_order(coid, uuid)
+        # cancels are asynchronous: the myOrder `cancel` event normally confirms it first (and cancels this)
+        try:
+            await asyncio.sleep(self._config.cancel_confirm_secs)
+            order = self._cache.order(coid)
+            if order is not None and not order.is_closed and coid not in self._closed:
+                self._log.info(f"Cancel of {coid!r} not confirmed by the stream yet: looking it up")
+                await self._sync_order(coid, uuid)
+        finally:
+            if self._cancel_checks.get(coid) is asyncio.current_task():
+                self._cancel_checks.pop(coid, None)
 
     async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
         orders = [
@@ -806,7 +836,7 @@ class UpbitExecutionClient(LiveExecutionClient):
             for ref in result.success.orders:
                 order = by_uuid.get(ref.uuid)
                 if order is not None:
-                    self.create_task(self._confirm_cancel(order.client_order_id, ref.uuid))
+                    self._schedule_cancel_check(order.client_order_id, ref.uuid)
 
     async def _modify_order(self, command: ModifyOrder) -> None:
         order = self._cache.order(command.client_order_id)
@@ -928,9 +958,17 @@ class UpbitExecutionClient(LiveExecutionClient):
         )
 
     async def _list_orders(self, start: pd.Timestamp | None, open_only: bool) -> list[UpbitOrder]:
+        """List open (and closed) orders; concurrent callers (one mass status) share one listing."""
+        key = (start.value if start is not None else None, open_only)
+        shared = self._listing
+        if shared is not None and shared[0] == key and not shared[1].done():
+            return await asyncio.shield(shared[1])
+        task = asyncio.get_running_loop().create_task(self._fetch_orders(start, open_only))
+        self._listing = (key, task)
+        return await asyncio.shield(task)
+
+    async def _fetch_orders(self, start: pd.Timestamp | None, open_only: bool) -> list[UpbitOrder]:
         now_ms = self._clock.timestamp_ms()
-        if self._orders_cache is not None and now_ms - self._orders_cache[0] < 1000 and not open_only:
-            return self._orders_cache[1]  # order and fill reports of one mass status share the listing
         orders: list[UpbitOrder] = []
         page = 1
         while True:
@@ -947,7 +985,6 @@ class UpbitExecutionClient(LiveExecutionClient):
                 )
                 start_ms = now_ms - _MAX_CLOSED_WINDOW_MS
             orders.extend(await self._http_order.query_closed_orders(start_time=start_ms, end_time=now_ms))
-            self._orders_cache = (now_ms, orders)
         return orders
 
     def _known_market(self, market: str) -> bool:

@@ -31,11 +31,11 @@ ZERO = Decimal(0)
 VOLUME_STEP = Decimal("0.00000001")
 
 
-def fmt(value: Decimal | None) -> str | None:
+def fmt(value: Decimal | int | None) -> str | None:
     """Format a decimal the way the exchange REST API does (plain, no exponent, no trailing zeros)."""
     if value is None:
         return None
-    text = format(value.normalize(), "f")
+    text = format(Decimal(value).normalize(), "f")
     return "0" if text in ("-0", "") else text
 
 
@@ -443,6 +443,7 @@ class FakeExchange:
 
     def _fill(self, order: FakeOrder, price: Decimal, volume: Decimal, is_maker: bool) -> FakeTrade:
         market = self.markets[order.market]
+        price = Decimal(price)  # recorded book prices are JSON ints
         funds = price * volume
         fee = funds * order.fee_rate
         trade = FakeTrade(

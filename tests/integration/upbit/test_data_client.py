@@ -347,3 +347,23 @@ def test_requests_bars_trades_and_current_quote() -> None:
                 await client._http_client.close()
 
     asyncio.run(run())
+
+
+def test_a_market_that_never_sends_data_is_reported() -> None:
+    async def run() -> None:
+        async with FakeUpbitServer() as fake:
+            client, received = make_data_client(
+                fake, ["KRW-BTC.UPBIT", "KRW-XRP.UPBIT"], snapshot_timeout_secs=0.3
+            )
+            await client._connect()
+            try:
+                fake.exchange.delist("KRW-XRP")  # delisted after instruments loaded: Upbit stays silent
+                await sub_quotes(client, BTC)
+                await sub_quotes(client, XRP)
+                await wait_for(lambda: client._markets["KRW-XRP"].warned_silent, timeout=3)
+                assert not client._markets["KRW-BTC"].warned_silent
+                assert quotes(received, BTC)
+            finally:
+                await client._disconnect()
+
+    asyncio.run(run())

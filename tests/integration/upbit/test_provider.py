@@ -128,3 +128,21 @@ def test_unknown_or_delisted_market_is_a_clear_error() -> None:
             await provider._client.close()
 
     asyncio.run(run())
+
+
+def test_usdt_quote_market() -> None:
+    async def run() -> None:
+        async with FakeUpbitServer() as fake:
+            row = {"market": "USDT-BTC", "korean_name": "비트코인", "english_name": "Bitcoin"}
+            fake.exchange.add_market(row, Decimal("70123.45"))
+            provider = _provider(fake, load_ids=frozenset({"USDT-BTC.UPBIT"}))
+            await provider.initialize()
+            pair = provider.find(InstrumentId.from_str("USDT-BTC.UPBIT"))
+            assert str(pair.quote_currency) == "USDT"
+            assert str(pair.price_increment) == "0.01"
+            assert str(pair.min_notional) == "0.50000000 USDT"
+            assert pair.taker_fee == Decimal("0.0025")
+            assert pair.info["market"].get("market_event") is None  # no details on this row: tolerated
+            await provider._client.close()
+
+    asyncio.run(run())

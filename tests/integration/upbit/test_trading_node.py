@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from nautilus_trader.model.currencies import BTC as BTC_CCY
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import TimeInForce
@@ -25,6 +26,7 @@ from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 
+from adapters.upbit.constants import UPBIT_VENUE
 from tests.fakes.upbit import FakeUpbitServer
 from tests.fakes.upbit import fixtures
 from tests.integration.upbit.harness import wait_for
@@ -185,6 +187,25 @@ def test_order_lifecycle_fill_partial_cancel_market_buy_and_modify() -> None:
                 (denied,) = probe.events_of(bad.client_order_id, OrderDenied)
                 assert "quote_quantity=True" in denied.reason
                 assert not _venue_orders(fake, bad.client_order_id)
+
+                # 8. balances follow myAsset (and /v1/accounts): BTC as the venue holds it, to the satoshi
+                account = rn.node.cache.account_for_venue(UPBIT_VENUE)
+                venue_btc = sum(fake.exchange.balances["BTC"], Decimal(0))
+                await wait_for(lambda: account.balance_total(BTC_CCY).as_decimal() == venue_btc)
+                assert sum(1 for e in account.events if e.is_reported) > 1
+
+                # 9. reconciliation reports: the venue's view of every order and trade, no spot positions
+                mass = await rn.exec_client.generate_mass_status(lookback_mins=60)
+                reports = mass.order_reports
+                by_coid = {r.client_order_id: r for r in reports.values()}
+                assert by_coid[taker.client_order_id].order_status == OrderStatus.FILLED
+                assert by_coid[resting.client_order_id].order_status == OrderStatus.CANCELED
+                assert by_coid[resting.client_order_id].filled_qty == Quantity.from_str("0.00050000")
+                assert by_coid[buy.client_order_id].order_status == OrderStatus.FILLED  # `cancel` + volume
+                venue_trades = {t.uuid for o in fake.exchange.orders.values() for t in o.trades}
+                reported = {f.trade_id.value for fills in mass.fill_reports.values() for f in fills}
+                assert reported == venue_trades
+                assert not mass.position_reports
 
     asyncio.run(run())
 
@@ -371,5 +392,27 @@ def test_time_in_force_and_best_price_mapping() -> None:
                     set(b) <= {"market", "side", "ord_type", "volume", "price", "time_in_force", "identifier"}
                     for b in bodies.values()
                 )
+
+    asyncio.run(run())
+
+
+def test_cancel_is_confirmed_by_a_lookup_when_the_stream_stays_silent() -> None:
+    async def run() -> None:
+        async with FakeUpbitServer() as fake:
+            _funded(fake)
+            ids = ("KRW-BTC.UPBIT",)
+            overrides = {"cancel_confirm_secs": 0.3}
+            async with running_node(fake, ProbeConfig(quote_ids=ids), ids, exec_overrides=overrides) as rn:
+                probe = rn.probe
+                order = buy_limit(probe.order_factory, "0.001", "100000000")
+                probe.submit_order(order)
+                await wait_for(lambda: _status(rn, order) == OrderStatus.ACCEPTED)
+                fake.exchange.order_listeners.clear()  # the venue stops telling the node about orders
+                probe.cancel_order(rn.node.cache.order(order.client_order_id))
+                await wait_for(lambda: _status(rn, order) == OrderStatus.CANCELED, timeout=5)
+                (venue_order,) = _venue_orders(fake, order.client_order_id)
+                lookups = [r for r in fake.requests_to("/v1/order", "GET") if dict(r.query).get("uuid")]
+                assert dict(lookups[-1].query)["uuid"] == venue_order.uuid
+                assert venue_order.state == "cancel"
 
     asyncio.run(run())
