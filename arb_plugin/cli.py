@@ -16,7 +16,6 @@ from collections.abc import Sequence
 
 from arb_plugin.errors import ArbPluginError
 
-
 COMMAND_MODULES: tuple[str, ...] = (
     "arb_plugin.commands.backtest",
     "arb_plugin.commands.catalog",

@@ -19,7 +19,6 @@ from enum import StrEnum
 
 import msgspec
 
-
 # -- message bus topics -----------------------------------------------------------------------------------
 PAIR_STATE_TOPIC = "arb.pairs.state"  # PairSnapshot, on every pair state transition
 PAIR_CLOSED_TOPIC = "arb.pairs.closed"  # PairClosed, when a pair's round trip ends
@@ -91,12 +90,24 @@ class LegFill(msgspec.Struct, frozen=True):
     avg_px: str  # decimal string, quote currency
 
 
+class WorkingOrder(msgspec.Struct, frozen=True):
+    """An order of the pair still in flight, with what of it was already booked into the legs."""
+
+    client_order_id: str
+    instrument_id: str
+    side: str  # "BUY" | "SELL"
+    quantity: str
+    filled: str  # already counted in the pair's legs
+    intent: OrderIntent
+
+
 class PairSnapshot(msgspec.Struct, frozen=True):
     """
     Everything needed to resume one pair after a restart.
 
-    ``working_orders`` lists the client order ids still in flight (none when FLAT or OPEN): on resume they
-    are looked up in NautilusTrader's reconciled cache, never re-sent.
+    ``working_orders`` are the orders still in flight (none when FLAT or OPEN): on resume they are looked up
+    in NautilusTrader's reconciled cache, never re-sent; fills beyond ``filled`` are booked, and one still
+    open is cancelled before the pair is re-evaluated.
     """
 
     symbol: str
@@ -107,10 +118,12 @@ class PairSnapshot(msgspec.Struct, frozen=True):
     entry_edge_bps: str | None = None
     entry_ts: int | None = None
     legs: tuple[LegFill, ...] = ()
-    working_orders: tuple[str, ...] = ()
+    working_orders: tuple[WorkingOrder, ...] = ()
     realized_pnl_krw: str = "0"  # cumulative over the session, FX at fill time
     round_trips: int = 0
-    unhedged_qty: str = "0"  # signed base quantity not matched across the venues
+    target_qty: str = "0"  # hedged quantity the current entry aims for
+    trip_flow_krw: str = "0"  # cash flow of the current round trip so far (KRW, FX at fill time)
+    retries: int = 0  # re-hedge / exit retries in the current phase
 
     def to_json(self) -> bytes:
         return msgspec.json.encode(self)

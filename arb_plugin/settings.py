@@ -37,7 +37,6 @@ from pydantic import model_validator
 
 from arb_plugin.errors import SettingsError
 
-
 PACKAGE_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_ROOT.parent
 
@@ -103,7 +102,7 @@ class MarketDataSettings(_Frozen):
     bar_spec: str = "1-MINUTE-LAST-EXTERNAL"
     fx_data: Literal["quotes", "bars"]
     fx_bar_spec: str = "1-DAY-LAST-EXTERNAL"
-    stale_quote_ms: PositiveInt
+    stale_quote_ms: Annotated[int, Field(ge=0)]
     fx_max_age_secs: PositiveInt
 
 
@@ -258,7 +257,8 @@ class Secrets(_Frozen):
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Secrets:
         """Read every secret from ``environ`` (empty values count as absent)."""
-        return cls(**{field: environ[name] for field, name in cls.ENV_NAMES if environ.get(name)})
+        values = {field: SecretStr(environ[name]) for field, name in cls.ENV_NAMES if environ.get(name)}
+        return cls(**values)
 
     def values(self) -> list[str]:
         """Every secret value that is set (for redaction)."""
@@ -368,10 +368,18 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise SettingsError(f"{path}: not valid TOML: {e}") from e
+
+
 def load_settings(
     env: str | None = None,
     config_dir: Path | str | None = None,
     environ: Mapping[str, str] | None = None,
+    config_file: Path | str | None = None,
 ) -> Settings:
     """
     Load, merge and validate the settings for one environment.
@@ -384,6 +392,9 @@ def load_settings(
         Folder holding ``{env}.toml``; default :func:`default_config_dir`.
     environ : Mapping[str, str], optional
         The environment to read overrides and secrets from; default ``os.environ``.
+    config_file : Path, optional
+        Read this file instead of ``{config_dir}/{env}.toml``; the environment is then its ``env`` key
+        (or ``env``/``ARB_ENV``).
 
     Raises
     ------
@@ -391,18 +402,23 @@ def load_settings(
         Naming the field, the value and what is allowed.
     """
     environ = os.environ if environ is None else environ
-    env = env or environ.get("ARB_ENV") or Environment.DEVELOPMENT.value
     allowed = ", ".join(e.value for e in Environment)
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise SettingsError(f"config file {path} not found")
+        data = _read_toml(path)
+        env = env or data.get("env") or environ.get("ARB_ENV") or Environment.DEVELOPMENT.value
+    else:
+        env = env or environ.get("ARB_ENV") or Environment.DEVELOPMENT.value
+        folder = Path(config_dir) if config_dir is not None else default_config_dir()
+        path = folder / f"{env}.toml"
+        if env in {e.value for e in Environment} and not path.is_file():
+            raise SettingsError(f"config file {path} not found (env={env!r}; expected config/{{{allowed}}}.toml)")
     if env not in {e.value for e in Environment}:
         raise SettingsError(f"env = {env!r}: must be one of {allowed}")
-    folder = Path(config_dir) if config_dir is not None else default_config_dir()
-    path = folder / f"{env}.toml"
-    if not path.is_file():
-        raise SettingsError(f"config file {path} not found (env={env!r}; expected config/{{{allowed}}}.toml)")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise SettingsError(f"{path}: not valid TOML: {e}") from e
+    if config_file is None:
+        data = _read_toml(path)
     _refuse_secrets(data, "", str(path))
     if "env" in data and data["env"] != env:
         raise SettingsError(f"{path}: env = {data['env']!r} does not match the file's environment {env!r}")
@@ -411,8 +427,10 @@ def load_settings(
         raise SettingsError(f"{path}: a [secrets] section is not allowed; secrets come from the environment only")
     data = _apply_env_overrides(data, environ)
     if "secrets" in data:
-        raise SettingsError("environment ARB_SECRETS__*: secrets are read from their own variables "
-                            "(BINANCE_API_KEY, UPBIT_ACCESS_KEY, ARB_POSTGRES_DSN, ...)")
+        raise SettingsError(
+            "environment ARB_SECRETS__*: secrets are read from their own variables "
+            "(BINANCE_API_KEY, UPBIT_ACCESS_KEY, ARB_POSTGRES_DSN, ...)"
+        )
     try:
         secrets = Secrets.from_environ(environ)
         return Settings(**data, secrets=secrets)

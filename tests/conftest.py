@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("ARB_SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()
 MARKET_DIR = SHARED_DIR / "data" / "market"
