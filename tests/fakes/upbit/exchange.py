@@ -454,11 +454,9 @@ class FakeExchange:
         order.executed_funds += funds
         order.paid_fee += fee
         if order.side == "bid":
-            if order.ord_type == "limit":
-                release = order.price * volume * (1 + order.fee_rate)  # type: ignore[operator]
-            else:
-                release = funds + fee
-            release = min(release, order.locked)
+            # a limit bid reserved price * volume * (1 + fee); an amount bid reserved what it spends
+            reserved = order.price * volume * (1 + order.fee_rate) if order.ord_type == "limit" else funds + fee  # type: ignore[operator]
+            release = min(reserved, order.locked)
             order.locked -= release
             self._move(market.quote, free=release - funds - fee, locked=-release)
             self._move(market.base, free=volume)

@@ -115,9 +115,15 @@ def recorded_book_units() -> tuple[dict[str, Decimal], ...]:
     return tuple(load("rest_orderbook_KRW-BTC.json")[0]["orderbook_units"])
 
 
-def derived_book(market: str, price: Decimal, tick: Decimal, units: int = 30) -> list[dict[str, Decimal]]:
-    """Return a book around ``price`` on the ``tick`` grid, sizes from the recorded KRW-BTC book."""
-    if market == "KRW-BTC":
+def derived_book(
+    market: str,
+    price: Decimal,
+    tick: Decimal,
+    units: int = 30,
+    use_recording: bool = True,
+) -> list[dict[str, Decimal]]:
+    """Return KRW-BTC's recorded book, or a book around ``price`` on the ``tick`` grid (recorded sizes)."""
+    if market == "KRW-BTC" and use_recording:
         return [dict(u) for u in recorded_book_units()[:units]]
     sizes = recorded_book_units()
     best_bid = (price / tick).to_integral_value() * tick

@@ -336,6 +336,32 @@ class FakeUpbitServer:
         """
         self.faults.append(Fault(path, method, count, delay=secs, execute=execute))
 
+    def add_market(
+        self,
+        market: str,
+        price: Decimal | str,
+        tick_size: Decimal | str | None = None,
+        warning: bool = False,
+        korean_name: str | None = None,
+        english_name: str | None = None,
+    ) -> None:
+        """List a pair (``market/all`` row with ``market_event``) with a book around ``price``."""
+        base = market.split("-", 1)[1]
+        caution = {k: False for k in fixtures.market_rows()[0]["market_event"]["caution"]}
+        row = {
+            "market": market,
+            "korean_name": korean_name or base,
+            "english_name": english_name or base,
+            "market_event": {"warning": warning, "caution": caution},
+        }
+        self.exchange.add_market(row, Decimal(price), Decimal(tick_size) if tick_size is not None else None)
+
+    def set_price(self, market: str, price: Decimal | str) -> None:
+        """Move a pair: a fresh book around ``price`` on its tick grid (push it with ``publish_orderbook``)."""
+        state = self.exchange.markets[market]
+        state.price = Decimal(price)
+        state.book = fixtures.derived_book(market, state.price, state.tick_size, use_recording=False)
+
     async def drop_connections(self, kind: str = "all") -> int:
         """Drop WebSocket connections abruptly (no close frame, like a 1006); return how many."""
         dropped = 0

@@ -218,3 +218,20 @@ def test_rate_limit_429_then_418_for_callers_that_keep_going() -> None:
             assert statuses[11:] == [418, 418]
 
     asyncio.run(run())
+
+
+def test_markets_and_prices_can_be_loaded() -> None:
+    async def run() -> None:
+        async with FakeUpbitServer() as fake, aiohttp.ClientSession() as session:
+            fake.add_market("KRW-NEW", "1234", warning=True)
+            fake.set_price("KRW-BTC", "90000000")
+            async with session.get(f"{fake.base_url_http}/v1/market/all?is_details=true") as resp:
+                rows = {r["market"]: r for r in await resp.json()}
+            assert rows["KRW-NEW"]["market_event"]["warning"] is True
+            async with session.get(f"{fake.base_url_http}/v1/orderbook?markets=KRW-BTC,KRW-NEW") as resp:
+                books = {b["market"]: b["orderbook_units"][0] for b in await resp.json()}
+            assert books["KRW-BTC"]["bid_price"] == 90000000
+            assert books["KRW-BTC"]["ask_price"] == 90001000  # one KRW-BTC tick above
+            assert books["KRW-NEW"]["bid_price"] == 1234
+
+    asyncio.run(run())
