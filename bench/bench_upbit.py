@@ -96,9 +96,7 @@ async def _parse_benchmark() -> list[tuple[str, int, float]]:
             fixtures.raw("ws_orderbook_default_realtime_trimmed.json"),
         ]
         cases = [("recorded live frames (2 units, as stored)", 2, live * 32)]
-        cases += [
-            (f"{n}-unit frames (KRW-BTC{'' if n == 30 else f'.{n}'})", n, _frames(n)) for n in (1, 5, 15, 30)
-        ]
+        cases += [(f"{n}-unit frames (KRW-BTC{'' if n == 30 else f'.{n}'})", n, _frames(n)) for n in (1, 5, 15, 30)]
         for label, units, frames in cases:
             state.last_book_ts = 0
             n_frames = len(frames)
@@ -178,9 +176,7 @@ def main() -> int:
     for label, _units, rate in results:
         verdict = "meets" if rate >= TARGET_FRAMES_PER_SEC else "below"
         print(f"   {label:<44} {rate:>10,.0f} frames/s  ({verdict} the {TARGET_FRAMES_PER_SEC:,}/s target)")
-    print(
-        "   (a quote-only subscription asks for 1-unit frames, a book for the smallest count for its depth)"
-    )
+    print("   (a quote-only subscription asks for 1-unit frames, a book for the smallest count for its depth)")
     print()
     print(f"2. Reconnect MTTR against the fake venue: drop -> next quote, {ROUNDS} rounds, 3 markets")
     any_path, via_socket = asyncio.run(_mttr_benchmark(ROUNDS))
@@ -195,9 +191,7 @@ def main() -> int:
             f"   {label:<42} median {median * 1000:6.1f} ms, p90 {p90 * 1000:6.1f} ms, "
             f"max {max(samples) * 1000:6.1f} ms  ({verdict} the < {TARGET_MTTR_SECS:g} s target)",
         )
-    print(
-        "   (reconnect: first attempt after 0.1 s + up to 50% jitter, then x2 per failed attempt, max 30 s)"
-    )
+    print("   (reconnect: first attempt after 0.1 s + up to 50% jitter, then x2 per failed attempt, max 30 s)")
     return 0
 
 

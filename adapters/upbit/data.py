@@ -336,9 +336,7 @@ class UpbitDataClient(LiveMarketDataClient):
         state = await self._market_state(command.instrument_id)
         if state is not None:
             state.wants_book = True
-            state.book_depth = (
-                max(state.book_depth, command.depth or 0) if state.book_depth else command.depth
-            )
+            state.book_depth = max(state.book_depth, command.depth or 0) if state.book_depth else command.depth
             self._resubscribe()
 
     async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
@@ -417,8 +415,7 @@ class UpbitDataClient(LiveMarketDataClient):
                 self.frame_counts["ticker"] += 1
                 if msg.market_state == "DELISTED" or msg.delisting_date:
                     self._log.warning(
-                        f"{state.instrument_id}: market_state={msg.market_state}, "
-                        f"delisting_date={msg.delisting_date}",
+                        f"{state.instrument_id}: market_state={msg.market_state}, delisting_date={msg.delisting_date}",
                     )
         except Exception as e:
             self._count_bad(raw, f"{type(e).__name__}: {e}")
@@ -546,9 +543,7 @@ class UpbitDataClient(LiveMarketDataClient):
 
     async def _request_instruments(self, request: RequestInstruments) -> None:
         instruments = list(self._instrument_provider.get_all().values())
-        self._handle_instruments(
-            request.venue, instruments, request.id, request.start, request.end, request.params
-        )
+        self._handle_instruments(request.venue, instruments, request.id, request.start, request.end, request.params)
 
     async def _request_quote_ticks(self, request: RequestQuoteTicks) -> None:
         # Upbit keeps no quote history: answer with the current top of book (the only quote there is)
@@ -569,9 +564,7 @@ class UpbitDataClient(LiveMarketDataClient):
             )
             if quote is not None:
                 ticks.append(quote)
-        self._handle_quote_ticks(
-            request.instrument_id, ticks, request.id, request.start, request.end, request.params
-        )
+        self._handle_quote_ticks(request.instrument_id, ticks, request.id, request.start, request.end, request.params)
 
     async def _request_trade_ticks(self, request: RequestTradeTicks) -> None:
         state = await self._market_state(request.instrument_id)
@@ -589,9 +582,7 @@ class UpbitDataClient(LiveMarketDataClient):
             if not page:
                 break
             for trade in page:
-                if (start_ms is None or trade.timestamp >= start_ms) and (
-                    end_ms is None or trade.timestamp <= end_ms
-                ):
+                if (start_ms is None or trade.timestamp >= start_ms) and (end_ms is None or trade.timestamp <= end_ms):
                     ticks[trade.sequential_id] = trade.parse_to_trade_tick(
                         state.instrument_id,
                         state.price_precision,
@@ -603,9 +594,7 @@ class UpbitDataClient(LiveMarketDataClient):
                 break
             cursor = page[-1].sequential_id
         result = sorted(ticks.values(), key=lambda t: t.ts_event)[-limit:]
-        self._handle_trade_ticks(
-            request.instrument_id, result, request.id, request.start, request.end, request.params
-        )
+        self._handle_trade_ticks(request.instrument_id, result, request.id, request.start, request.end, request.params)
 
     async def _request_bars(self, request: RequestBars) -> None:
         bar_type = request.bar_type
@@ -628,9 +617,7 @@ class UpbitDataClient(LiveMarketDataClient):
         now_ns = self._clock.timestamp_ns()
         bars: dict[int, Bar] = {}
         while True:
-            candles = await self._http_market.query_candles(
-                market, interval, unit=unit, to=to, count=_CANDLES_PAGE
-            )
+            candles = await self._http_market.query_candles(market, interval, unit=unit, to=to, count=_CANDLES_PAGE)
             if not candles:
                 break
             for candle in candles:
@@ -700,8 +687,7 @@ def candle_endpoint(aggregation: BarAggregation, step: int) -> tuple[UpbitCandle
     if aggregation == BarAggregation.YEAR and step == 1:
         return UpbitCandleInterval.YEARS, None, 1
     raise ValueError(
-        "Upbit candles exist for 1-SECOND, 1/3/5/10/15/30/60/240-MINUTE, 1/4-HOUR, 1-DAY, 1-WEEK, "
-        "1-MONTH and 1-YEAR",
+        "Upbit candles exist for 1-SECOND, 1/3/5/10/15/30/60/240-MINUTE, 1/4-HOUR, 1-DAY, 1-WEEK, 1-MONTH and 1-YEAR",
     )
 
 

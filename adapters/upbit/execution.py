@@ -360,9 +360,7 @@ class UpbitExecutionClient(LiveExecutionClient):
                     raise _Denied("UNSUPPORTED: post-only orders must be GTC on Upbit")
                 upbit_tif = UpbitTimeInForce.IOC if tif == TimeInForce.IOC else UpbitTimeInForce.FOK
             else:
-                raise _Denied(
-                    f"UNSUPPORTED_TIME_IN_FORCE: {time_in_force_to_str(tif)} (Upbit: GTC, IOC, FOK)"
-                )
+                raise _Denied(f"UNSUPPORTED_TIME_IN_FORCE: {time_in_force_to_str(tif)} (Upbit: GTC, IOC, FOK)")
             if order.is_quote_quantity:
                 raise _Denied("UNSUPPORTED: a limit order's quantity is a base volume on Upbit")
             return self._http_order.order_body(
@@ -392,9 +390,7 @@ class UpbitExecutionClient(LiveExecutionClient):
                         smp_type=smp,
                     )
                 if order.is_quote_quantity:
-                    raise _Denied(
-                        "UNSUPPORTED: a best-price SELL is placed for a base volume (quote_quantity=False)"
-                    )
+                    raise _Denied("UNSUPPORTED: a best-price SELL is placed for a base volume (quote_quantity=False)")
                 volume = format_decimal(order.quantity.as_decimal())
                 return self._http_order.order_body(
                     market,
@@ -414,17 +410,11 @@ class UpbitExecutionClient(LiveExecutionClient):
                         "or use a marketable LIMIT IOC",
                     )
                 amount = format_decimal(order.quantity.as_decimal())
-                return self._http_order.order_body(
-                    market, side, UpbitOrderType.PRICE, price=amount, smp_type=smp
-                )
+                return self._http_order.order_body(market, side, UpbitOrderType.PRICE, price=amount, smp_type=smp)
             if order.is_quote_quantity:
-                raise _Denied(
-                    "UNSUPPORTED: Upbit market SELL orders take a base volume (quote_quantity=False)"
-                )
+                raise _Denied("UNSUPPORTED: Upbit market SELL orders take a base volume (quote_quantity=False)")
             volume = format_decimal(order.quantity.as_decimal())
-            return self._http_order.order_body(
-                market, side, UpbitOrderType.MARKET, volume=volume, smp_type=smp
-            )
+            return self._http_order.order_body(market, side, UpbitOrderType.MARKET, volume=volume, smp_type=smp)
         raise _Denied(f"UNSUPPORTED_ORDER_TYPE: {order_type_to_str(order.order_type)} (Upbit: LIMIT, MARKET)")
 
     async def _submit_order(self, command: SubmitOrder) -> None:
@@ -434,9 +424,7 @@ class UpbitExecutionClient(LiveExecutionClient):
             return
         try:
             if await self._instrument(order.instrument_id) is None:
-                raise _Denied(
-                    f"UNKNOWN_MARKET: {order.instrument_id} is not listed on Upbit (unknown or delisted)"
-                )
+                raise _Denied(f"UNKNOWN_MARKET: {order.instrument_id} is not listed on Upbit (unknown or delisted)")
             body = self._order_body(order)
         except _Denied as e:
             self.generate_order_denied(
@@ -466,9 +454,7 @@ class UpbitExecutionClient(LiveExecutionClient):
                 upbit_order = await self._http_order.new_order(body)
             except UpbitRateLimitError as e:
                 last_error = e
-                self._log.warning(
-                    f"{coid!r}: {self._reason(e)}; not executed, retrying with a fresh identifier"
-                )
+                self._log.warning(f"{coid!r}: {self._reason(e)}; not executed, retrying with a fresh identifier")
                 continue
             except UpbitError as e:
                 if not e.is_ambiguous:
@@ -484,9 +470,7 @@ class UpbitExecutionClient(LiveExecutionClient):
                     )
                     return
                 if isinstance(found, UpbitOrder):
-                    self._log.warning(
-                        f"{coid!r}: placement answer lost ({self._reason(e)}) but the order exists"
-                    )
+                    self._log.warning(f"{coid!r}: placement answer lost ({self._reason(e)}) but the order exists")
                     self._on_order_response(order, found)
                     return
                 self._log.warning(f"{coid!r}: {self._reason(e)}; Upbit has no order {identifier}, retrying")
@@ -605,13 +589,9 @@ class UpbitExecutionClient(LiveExecutionClient):
         self._emit_fill(order, uuid, fill)
 
     def _emit_fill(self, order: Order, uuid: str, fill: _Fill) -> None:
-        instrument = self._instrument_provider.find(order.instrument_id) or self._cache.instrument(
-            order.instrument_id
-        )
+        instrument = self._instrument_provider.find(order.instrument_id) or self._cache.instrument(order.instrument_id)
         if instrument is None:
-            self._log.error(
-                f"Cannot fill {order.client_order_id!r}: instrument {order.instrument_id} unknown"
-            )
+            self._log.error(f"Cannot fill {order.client_order_id!r}: instrument {order.instrument_id} unknown")
             return
         current = self._cache.order(order.client_order_id) or order
         if current.is_closed:
@@ -647,9 +627,7 @@ class UpbitExecutionClient(LiveExecutionClient):
         current = self._cache.order(coid) or order
         if current.is_closed or coid in self._closed:
             return
-        instrument = self._instrument_provider.find(order.instrument_id) or self._cache.instrument(
-            order.instrument_id
-        )
+        instrument = self._instrument_provider.find(order.instrument_id) or self._cache.instrument(order.instrument_id)
         if instrument is None:
             return
         if current.is_quote_quantity:
@@ -675,9 +653,7 @@ class UpbitExecutionClient(LiveExecutionClient):
                 for fill in self._pending_quote_fills.pop(coid, []):
                     self._emit_fill(updated, uuid, fill)
                 return
-            self.generate_order_canceled(
-                order.strategy_id, order.instrument_id, coid, VenueOrderId(uuid), ts_event
-            )
+            self.generate_order_canceled(order.strategy_id, order.instrument_id, coid, VenueOrderId(uuid), ts_event)
             return
         filled = self._filled_qty(current)
         if filled < executed:
@@ -685,9 +661,7 @@ class UpbitExecutionClient(LiveExecutionClient):
             return
         self._closed.add(coid)
         if state != "done" and filled < current.quantity.as_decimal():
-            self.generate_order_canceled(
-                order.strategy_id, order.instrument_id, coid, VenueOrderId(uuid), ts_event
-            )
+            self.generate_order_canceled(order.strategy_id, order.instrument_id, coid, VenueOrderId(uuid), ts_event)
 
     async def _sync_order(self, coid: ClientOrderId, uuid: str) -> None:
         """Bring one order up to date from ``GET /v1/order`` (state and ``trades[]``)."""
@@ -792,9 +766,7 @@ class UpbitExecutionClient(LiveExecutionClient):
     async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
         orders = [
             o
-            for o in self._cache.orders_open(
-                instrument_id=command.instrument_id, strategy_id=command.strategy_id
-            )
+            for o in self._cache.orders_open(instrument_id=command.instrument_id, strategy_id=command.strategy_id)
             if command.order_side in (OrderSide.NO_ORDER_SIDE, o.side)
         ]
         await self._cancel_batch(orders)
@@ -909,9 +881,7 @@ class UpbitExecutionClient(LiveExecutionClient):
         )
 
     # -- reconciliation reports ---------------------------------------------------------------------
-    async def generate_order_status_report(
-        self, command: GenerateOrderStatusReport
-    ) -> OrderStatusReport | None:
+    async def generate_order_status_report(self, command: GenerateOrderStatusReport) -> OrderStatusReport | None:
         upbit_order: UpbitOrder | None = None
         try:
             if command.venue_order_id is not None:
@@ -935,9 +905,7 @@ class UpbitExecutionClient(LiveExecutionClient):
 
     def _identifiers_for(self, coid: ClientOrderId) -> list[str]:
         known = [i for i, c in self._coid_by_identifier.items() if c == coid]
-        attempts = [coid.value] + [
-            f"{coid.value}-r{n}" for n in range(1, self._config.max_submit_retries + 1)
-        ]
+        attempts = [coid.value] + [f"{coid.value}-r{n}" for n in range(1, self._config.max_submit_retries + 1)]
         return known[::-1] + [a for a in attempts if a not in known]
 
     async def _order_report(self, upbit_order: UpbitOrder) -> OrderStatusReport | None:
@@ -980,9 +948,7 @@ class UpbitExecutionClient(LiveExecutionClient):
         if not open_only:
             start_ms = int(start.value // 1_000_000) if start is not None else now_ms - _MAX_CLOSED_WINDOW_MS
             if now_ms - start_ms > _MAX_CLOSED_WINDOW_MS:
-                self._log.warning(
-                    "Upbit lists closed orders for 7 days at most: older ones are not reconciled"
-                )
+                self._log.warning("Upbit lists closed orders for 7 days at most: older ones are not reconciled")
                 start_ms = now_ms - _MAX_CLOSED_WINDOW_MS
             orders.extend(await self._http_order.query_closed_orders(start_time=start_ms, end_time=now_ms))
         return orders
@@ -994,9 +960,7 @@ class UpbitExecutionClient(LiveExecutionClient):
             or self._cache.instrument(instrument_id) is not None
         )
 
-    async def generate_order_status_reports(
-        self, command: GenerateOrderStatusReports
-    ) -> list[OrderStatusReport]:
+    async def generate_order_status_reports(self, command: GenerateOrderStatusReports) -> list[OrderStatusReport]:
         try:
             orders = await self._list_orders(command.start, command.open_only)
         except UpbitError as e:
@@ -1040,9 +1004,7 @@ class UpbitExecutionClient(LiveExecutionClient):
                 self._log.warning(f"Cannot read the trades of {listed_order.uuid}: {e}")
                 continue
             instrument_id = self._instrument_id(upbit_order.market)
-            instrument = self._instrument_provider.find(instrument_id) or self._cache.instrument(
-                instrument_id
-            )
+            instrument = self._instrument_provider.find(instrument_id) or self._cache.instrument(instrument_id)
             if instrument is None:
                 continue
             coid = self._resolve_coid(upbit_order.identifier, upbit_order.uuid)
@@ -1055,9 +1017,7 @@ class UpbitExecutionClient(LiveExecutionClient):
                 instrument.quote_currency,
                 self._clock.timestamp_ns(),
             ):
-                if (start_ns is None or report.ts_event >= start_ns) and (
-                    end_ns is None or report.ts_event <= end_ns
-                ):
+                if (start_ns is None or report.ts_event >= start_ns) and (end_ns is None or report.ts_event <= end_ns):
                     reports.append(report)
         reports.sort(key=lambda r: r.ts_event)
         self._log_report_receipt(len(reports), "FillReport", LogLevel.INFO)

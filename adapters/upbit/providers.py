@@ -137,9 +137,7 @@ class UpbitInstrumentProvider(InstrumentProvider):
         selected = [
             r
             for r in rows
-            if r.quote_currency in quotes
-            and (not only or r.market in only)
-            and (include_warnings or not r.has_warning)
+            if r.quote_currency in quotes and (not only or r.market in only) and (include_warnings or not r.has_warning)
         ]
         self._log.info(f"Loading {len(selected)} of {len(rows)} Upbit markets (quotes {sorted(quotes)})")
         await self._load_rows(selected)

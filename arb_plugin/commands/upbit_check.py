@@ -60,9 +60,7 @@ def register(subparsers: Any) -> None:
         default=None,
         help="REST base URL (default: [venues.upbit] base_url_http from the settings, else https://api.upbit.com)",
     )
-    parser.add_argument(
-        "--jwt-alg", choices=("HS512", "HS256"), default=None, help="JWT algorithm (default HS512)"
-    )
+    parser.add_argument("--jwt-alg", choices=("HS512", "HS256"), default=None, help="JWT algorithm (default HS512)")
     parser.add_argument(
         "--test-order",
         action="store_true",
@@ -94,9 +92,7 @@ def run(args: argparse.Namespace) -> int:
             "(keys are never read from files or command-line arguments)",
         )
     if not args.market or args.market.upper() != args.market or "-" not in args.market:
-        raise UpbitCheckError(
-            f"--market {args.market!r}: must be an Upbit pair code QUOTE-BASE, e.g. KRW-BTC"
-        )
+        raise UpbitCheckError(f"--market {args.market!r}: must be an Upbit pair code QUOTE-BASE, e.g. KRW-BTC")
     if args.timeout <= 0:
         raise UpbitCheckError(f"--timeout {args.timeout}: must be a positive number of seconds")
     base_url, algorithm = _settings_defaults(args)
@@ -163,9 +159,7 @@ async def _run_checks(
         timeout_secs=timeout,
         max_retries=1,
     )
-    results = [
-        CheckResult("key", True, f"access key {client.access_key_masked}, {algorithm}, {client.base_url}")
-    ]
+    results = [CheckResult("key", True, f"access key {client.access_key_masked}, {algorithm}, {client.base_url}")]
     account = UpbitAccountHttpAPI(client)
     try:
         sent = time.time()
@@ -173,8 +167,7 @@ async def _run_checks(
             balances = await account.query_accounts()
             received = time.time()
             held = ", ".join(
-                f"{b.currency} {format_decimal(b.balance)} (+{format_decimal(b.locked)} locked)"
-                for b in balances
+                f"{b.currency} {format_decimal(b.balance)} (+{format_decimal(b.locked)} locked)" for b in balances
             )
             results.append(CheckResult("accounts", True, f"{len(balances)} currencies: {held or 'none'}"))
         except UpbitError as e:
@@ -226,9 +219,7 @@ async def _run_checks(
                 if quote == "KRW":
                     price = round_krw_price(best_bid * Decimal("0.8"), "down")
                 else:
-                    tick = (await UpbitMarketHttpAPI(client).query_orderbook_instruments([market]))[
-                        0
-                    ].tick_size
+                    tick = (await UpbitMarketHttpAPI(client).query_orderbook_instruments([market]))[0].tick_size
                     price = (best_bid * Decimal("0.8") / tick).to_integral_value(rounding=ROUND_FLOOR) * tick
                 min_total = chance.market.bid.min_total if chance is not None else Decimal(5000)
                 volume = (min_total / price).quantize(Decimal("0.00000001"), rounding=ROUND_CEILING)

@@ -89,9 +89,7 @@ class UpbitHttpClient:
         self._clock = clock
         self._log = Logger(type(self).__name__)
         self._base_url = base_url.rstrip("/")
-        self._signer = (
-            UpbitSigner(access_key, secret_key, jwt_algorithm) if access_key and secret_key else None
-        )
+        self._signer = UpbitSigner(access_key, secret_key, jwt_algorithm) if access_key and secret_key else None
         self._access_key = access_key
         self._limiter = rate_limiter or UpbitRateLimiter()
         self._timeout = aiohttp.ClientTimeout(total=timeout_secs)
@@ -225,9 +223,7 @@ class UpbitHttpClient:
             hash_query = hash_input(pairs)
         if signed:
             if self._signer is None:
-                raise UpbitError(
-                    0, "no_credentials", f"{method} {path} needs UPBIT_ACCESS_KEY/UPBIT_SECRET_KEY"
-                )
+                raise UpbitError(0, "no_credentials", f"{method} {path} needs UPBIT_ACCESS_KEY/UPBIT_SECRET_KEY")
             headers["Authorization"] = self._signer.authorization(hash_query)
         url = self._base_url + path
         if pairs:
@@ -259,9 +255,7 @@ class UpbitHttpClient:
             if isinstance(error, UpbitRateLimitError):
                 if status == 418:
                     self._limiter.block(error.group or group, error.block_secs)
-                    self._log.error(
-                        f"{method} {path}: HTTP 418, group '{group}' blocked for {error.block_secs}s"
-                    )
+                    self._log.error(f"{method} {path}: HTTP 418, group '{group}' blocked for {error.block_secs}s")
                 else:
                     backoff = self._limiter.on_too_many_requests(error.group or group)
                     self._log.warning(f"{method} {path}: HTTP 429, group '{group}' backs off {backoff}s")

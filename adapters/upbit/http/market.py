@@ -73,9 +73,7 @@ class UpbitMarketHttpAPI:
         )
         return decode(self._dec_tickers, raw, "GET /v1/ticker/all")
 
-    async def query_orderbooks(
-        self, markets: Sequence[str], count: int | None = None
-    ) -> list[UpbitOrderbook]:
+    async def query_orderbooks(self, markets: Sequence[str], count: int | None = None) -> list[UpbitOrderbook]:
         """``GET /v1/orderbook``: the current books (up to 30 units, ``count`` 1-30)."""
         raw = await self.client.send_request(
             "GET",

@@ -149,9 +149,7 @@ class UpbitOrderHttpAPI:
         Cancel is asynchronous: the answer is the pre-cancel snapshot (usually still ``state=wait``); the
         cancel is confirmed by ``myOrder`` or a later ``GET /v1/order``.
         """
-        raw = await self.client.sign_request(
-            "DELETE", "/v1/order", _one_id(uuid, identifier), group="default"
-        )
+        raw = await self.client.sign_request("DELETE", "/v1/order", _one_id(uuid, identifier), group="default")
         return decode(self._dec_order, raw, "DELETE /v1/order")
 
     async def cancel_orders_by_ids(

@@ -211,9 +211,7 @@ class UpbitOrder(msgspec.Struct, frozen=True):
         if not trades:
             return []
         total_funds = sum((t.funds for t in trades), _ZERO)
-        liquidity = (
-            LiquiditySide.NO_LIQUIDITY_SIDE if self.ord_type == UpbitOrderType.LIMIT else LiquiditySide.TAKER
-        )
+        liquidity = LiquiditySide.NO_LIQUIDITY_SIDE if self.ord_type == UpbitOrderType.LIMIT else LiquiditySide.TAKER
         order_side = _ENUMS.parse_upbit_order_side(self.side)
         reports: list[FillReport] = []
         allocated = _ZERO

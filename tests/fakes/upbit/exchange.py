@@ -241,9 +241,7 @@ class FakeExchange:
         return self.balances.setdefault(currency, [ZERO, ZERO])
 
     def account_rows(self) -> list[dict[str, Any]]:
-        return [
-            self.account_row(c) for c, (free, locked) in self.balances.items() if free or locked or c == "KRW"
-        ]
+        return [self.account_row(c) for c, (free, locked) in self.balances.items() if free or locked or c == "KRW"]
 
     def account_row(self, currency: str) -> dict[str, Any]:
         free, locked = self._account(currency)
@@ -347,9 +345,7 @@ class FakeExchange:
         if ord_type == "limit":
             assert price is not None
             if price % self.tick_for(code, price) != 0:
-                raise _error(
-                    400, f"invalid_price_{side}", "주문가격 단위를 잘못 입력하셨습니다. 확인 후 시도해주세요."
-                )
+                raise _error(400, f"invalid_price_{side}", "주문가격 단위를 잘못 입력하셨습니다. 확인 후 시도해주세요.")
         market = self.markets[code]
         if ord_type == "limit":
             total = price * volume  # type: ignore[operator]
@@ -446,9 +442,7 @@ class FakeExchange:
         price = Decimal(price)  # recorded book prices are JSON ints
         funds = price * volume
         fee = funds * order.fee_rate
-        trade = FakeTrade(
-            str(uuidlib.uuid4()), order.market, order.side, price, volume, funds, fee, is_maker, now_ms()
-        )
+        trade = FakeTrade(str(uuidlib.uuid4()), order.market, order.side, price, volume, funds, fee, is_maker, now_ms())
         order.trades.append(trade)
         order.executed_volume += volume
         order.executed_funds += funds

@@ -460,9 +460,7 @@ class FakeUpbitServer:
         headers = self._headers(record.group, left)
         try:
             result = self._dispatch(request, record)
-            http_status = (
-                201 if record.method == "POST" and record.path in ("/v1/orders", "/v1/orders/test") else 200
-            )
+            http_status = 201 if record.method == "POST" and record.path in ("/v1/orders", "/v1/orders/test") else 200
             response = web.Response(
                 status=http_status,
                 body=msgspec.json.encode(result),
@@ -475,21 +473,15 @@ class FakeUpbitServer:
                 body = fixtures.recorded_error(e.name)
             except KeyError:
                 body = fixtures.error_body(e.name, e.message)
-            response = web.Response(
-                status=e.status, body=body, content_type="application/json", headers=headers
-            )
+            response = web.Response(status=e.status, body=body, content_type="application/json", headers=headers)
         except ExchangeError as e:
-            response = web.Response(
-                status=e.status, body=e.body, content_type="application/json", headers=headers
-            )
+            response = web.Response(status=e.status, body=e.body, content_type="application/json", headers=headers)
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
         return response
 
     def _auth(self, request: web.Request, record: RecordedRequest) -> None:
-        query = (
-            query_string_from_body(record.body) if record.body else query_string_from_url(record.raw_query)
-        )
+        query = query_string_from_body(record.body) if record.body else query_string_from_url(record.raw_query)
         self.verifier.verify(request.headers.get("Authorization"), query)
 
     def _dispatch(self, request: web.Request, record: RecordedRequest) -> Any:
@@ -500,11 +492,7 @@ class FakeUpbitServer:
         if method == "GET" and path == "/v1/market/all":
             details = q.get("is_details", q.get("isDetails", "false")) == "true"
             rows = [m.row for m in ex.markets.values()]
-            return (
-                rows
-                if details
-                else [{k: r[k] for k in ("market", "korean_name", "english_name")} for r in rows]
-            )
+            return rows if details else [{k: r[k] for k in ("market", "korean_name", "english_name")} for r in rows]
         if method == "GET" and path in ("/v1/ticker", "/v1/orderbook", "/v1/orderbook/instruments"):
             if "markets" not in q:
                 raise ExchangeError(400, fixtures.raw("rest_error_400_missing_parameter.json"))
@@ -581,9 +569,7 @@ class FakeUpbitServer:
             return [o.to_json(list_fields=True) for o in found]
         if method == "GET" and path == "/v1/orders/open":
             states = q.getall("states[]", []) or [q.get("state", "wait")]
-            rows = [
-                o for o in ex.orders.values() if o.state in states and q.get("market", o.market) == o.market
-            ]
+            rows = [o for o in ex.orders.values() if o.state in states and q.get("market", o.market) == o.market]
             rows.sort(key=lambda o: o.created_ms, reverse=q.get("order_by", "desc") == "desc")
             page, limit = int(q.get("page", "1")), int(q.get("limit", "100"))
             return [o.to_json(list_fields=True) for o in rows[(page - 1) * limit : page * limit]]
@@ -594,9 +580,7 @@ class FakeUpbitServer:
             rows = [
                 o
                 for o in ex.orders.values()
-                if o.state in states
-                and start <= o.created_ms <= end
-                and q.get("market", o.market) == o.market
+                if o.state in states and start <= o.created_ms <= end and q.get("market", o.market) == o.market
             ]
             rows.sort(key=lambda o: o.created_ms, reverse=q.get("order_by", "desc") == "desc")
             return [o.to_json(list_fields=True) for o in rows[: int(q.get("limit", "100"))]]
@@ -677,10 +661,7 @@ class FakeUpbitServer:
 
     # -- JSON shapes ----------------------------------------------------------------------------------
     def _quotation_json(self, row: dict[str, Any]) -> dict[str, Any]:
-        return {
-            k: (rest_number(v) if isinstance(v, Decimal) and k != "sequential_id" else v)
-            for k, v in row.items()
-        }
+        return {k: (rest_number(v) if isinstance(v, Decimal) and k != "sequential_id" else v) for k, v in row.items()}
 
     def _ticker_json(self, market: Any) -> dict[str, Any]:
         ts = now_ms()
@@ -836,9 +817,7 @@ class FakeUpbitServer:
             if type_ == "myAsset" and codes:
                 return await self._ws_error(conn, fixtures.raw("ws_error_wrong_format.json"))
             if conn.kind == "public" and not codes:
-                return await self._ws_error(
-                    conn, fixtures.error_body("NO_CODES", "codes 가 존재하지 않습니다.")
-                )
+                return await self._ws_error(conn, fixtures.error_body("NO_CODES", "codes 가 존재하지 않습니다."))
             subscriptions[type_] = list(codes or [])
             options[type_] = item
         conn.subscriptions = subscriptions  # a new request replaces the whole set
@@ -886,9 +865,7 @@ class FakeUpbitServer:
                     out.append((conn, code))
         return out
 
-    async def publish_orderbook(
-        self, market_code: str, units: list[dict[str, Decimal]] | None = None
-    ) -> None:
+    async def publish_orderbook(self, market_code: str, units: list[dict[str, Decimal]] | None = None) -> None:
         """Replace a pair's book (optionally) and push it to its subscribers as a REALTIME frame."""
         if units is not None:
             self.exchange.set_book(market_code, units)

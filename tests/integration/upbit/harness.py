@@ -61,9 +61,7 @@ def make_data_client(
         clock=clock,
         instrument_provider=provider,
         base_url_ws=fake.base_url_ws,
-        config=UpbitDataClientConfig(
-            base_url_http=fake.base_url_http, base_url_ws=fake.base_url_ws, **config
-        ),
+        config=UpbitDataClientConfig(base_url_http=fake.base_url_http, base_url_ws=fake.base_url_ws, **config),
     )
     received: list[Any] = []
     client._handle_data = received.append  # type: ignore[method-assign]  # capture instead of the engine

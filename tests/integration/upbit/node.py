@@ -126,9 +126,7 @@ def node_config(
             inflight_check_interval_ms=1_000,
             graceful_shutdown_on_exception=True,
         ),
-        cache=CacheConfig(database=DatabaseConfig(type="redis"), buffer_interval_ms=None)
-        if redis_cache
-        else None,
+        cache=CacheConfig(database=DatabaseConfig(type="redis"), buffer_interval_ms=None) if redis_cache else None,
         data_clients={
             "UPBIT": UpbitDataClientConfig(
                 base_url_http=fake.base_url_http,

@@ -45,9 +45,7 @@ def trade_ticks(received: list[object]) -> list[TradeTick]:
 
 def quotes(received: list[object], instrument_id: InstrumentId | None = None) -> list[QuoteTick]:
     return [
-        d
-        for d in received
-        if isinstance(d, QuoteTick) and (instrument_id is None or d.instrument_id == instrument_id)
+        d for d in received if isinstance(d, QuoteTick) and (instrument_id is None or d.instrument_id == instrument_id)
     ]
 
 
@@ -113,10 +111,7 @@ def test_three_markets_on_one_connection_quotes_books_and_trades() -> None:
                 await asyncio.sleep(0.05)
                 trades = [d for d in received if isinstance(d, TradeTick)]
                 assert [t.trade_id.value for t in trades] == ["42", "43"]
-                assert (
-                    client.ws_latency.count
-                    == sum(client.frame_counts.values()) - client.frame_counts["status"]
-                )
+                assert client.ws_latency.count == sum(client.frame_counts.values()) - client.frame_counts["status"]
                 assert not client.bad_frames
             finally:
                 await client._disconnect()
@@ -164,12 +159,8 @@ def test_rest_polling_keeps_quotes_flowing_while_the_socket_is_down() -> None:
             )
             await client._connect()
             try:
-                await client._subscribe_quote_ticks(
-                    SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs())
-                )
-                await client._subscribe_trade_ticks(
-                    SubscribeTradeTicks(instrument_id=BTC, **command_kwargs())
-                )
+                await client._subscribe_quote_ticks(SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs()))
+                await client._subscribe_trade_ticks(SubscribeTradeTicks(instrument_id=BTC, **command_kwargs()))
                 await wait_for(lambda: bool(quotes(received, BTC)))
                 fake.refuse_ws_connections = True  # an outage: upgrades fail until it ends
                 await fake.drop_connections("public")
@@ -179,12 +170,8 @@ def test_rest_polling_keeps_quotes_flowing_while_the_socket_is_down() -> None:
                 book[0]["bid_price"] = Decimal("103470000")
                 fake.exchange.set_book("KRW-BTC", book)
                 await fake.publish_trade("KRW-BTC", "103470000", "0.5", "BID", sequential_id=777)
-                await wait_for(
-                    lambda: any(q.bid_price.as_decimal() == Decimal("103470000") for q in quotes(received))
-                )
-                await wait_for(
-                    lambda: any(isinstance(d, TradeTick) and d.trade_id.value == "777" for d in received)
-                )
+                await wait_for(lambda: any(q.bid_price.as_decimal() == Decimal("103470000") for q in quotes(received)))
+                await wait_for(lambda: any(isinstance(d, TradeTick) and d.trade_id.value == "777" for d in received))
                 assert client.rest_polls >= 1
                 assert fake.requests_to("/v1/orderbook")
                 assert not client.ws_client.is_connected
@@ -208,9 +195,7 @@ def test_keepalive_holds_a_quiet_socket_open() -> None:
             client, received = make_data_client(fake, ["KRW-BTC.UPBIT"], keepalive_secs=0.2)
             await client._connect()
             try:
-                await client._subscribe_quote_ticks(
-                    SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs())
-                )
+                await client._subscribe_quote_ticks(SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs()))
                 await wait_for(lambda: bool(quotes(received, BTC)))
                 await asyncio.sleep(1.5)  # > 2 idle timeouts without any market data
                 assert len(fake.ws_connects) == 1
@@ -228,9 +213,7 @@ def test_malformed_unknown_and_error_frames_are_counted_not_raised() -> None:
             client, received = make_data_client(fake, ["KRW-BTC.UPBIT"])
             await client._connect()
             try:
-                await client._subscribe_quote_ticks(
-                    SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs())
-                )
+                await client._subscribe_quote_ticks(SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs()))
                 await wait_for(lambda: bool(quotes(received, BTC)))
                 await fake.send_raw(
                     b'{"type":"orderbook","code":"KRW-BTC","timestamp":1,"orderbook_units":[{"ask_price":"x"}]}'
@@ -238,9 +221,7 @@ def test_malformed_unknown_and_error_frames_are_counted_not_raised() -> None:
                 await fake.send_raw(b'{"type":"orderbook","code":"KRW-BTC","timest')  # truncated
                 await fake.send_raw(b"\x00\xffnot json")
                 await fake.send_raw(b'{"type":"candle.1s","code":"KRW-BTC","timestamp":1}')  # unknown type
-                await fake.send_raw(
-                    fixtures.raw("ws_trade_default_live.json").replace(b"KRW-BTC", b"KRW-DOGE")
-                )
+                await fake.send_raw(fixtures.raw("ws_trade_default_live.json").replace(b"KRW-BTC", b"KRW-DOGE"))
                 await fake.send_raw(fixtures.raw("ws_status_up.json"))
                 await fake.send_raw(fixtures.raw("ws_error_invalid_param.json"))
                 received.clear()
@@ -266,12 +247,8 @@ def test_unknown_market_is_not_subscribed_and_reported() -> None:
             await client._connect()
             try:
                 nope = InstrumentId.from_str("KRW-NOPE.UPBIT")
-                await client._subscribe_quote_ticks(
-                    SubscribeQuoteTicks(instrument_id=nope, **command_kwargs())
-                )
-                await client._subscribe_quote_ticks(
-                    SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs())
-                )
+                await client._subscribe_quote_ticks(SubscribeQuoteTicks(instrument_id=nope, **command_kwargs()))
+                await client._subscribe_quote_ticks(SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs()))
                 await wait_for(lambda: bool(quotes(received, BTC)))
                 assert fake.subscribed_codes() == {"KRW-BTC.1"}
                 assert "KRW-NOPE" not in client._markets
@@ -352,9 +329,7 @@ def test_requests_bars_trades_and_current_quote() -> None:
 def test_a_market_that_never_sends_data_is_reported() -> None:
     async def run() -> None:
         async with FakeUpbitServer() as fake:
-            client, received = make_data_client(
-                fake, ["KRW-BTC.UPBIT", "KRW-XRP.UPBIT"], snapshot_timeout_secs=0.3
-            )
+            client, received = make_data_client(fake, ["KRW-BTC.UPBIT", "KRW-XRP.UPBIT"], snapshot_timeout_secs=0.3)
             await client._connect()
             try:
                 fake.exchange.delist("KRW-XRP")  # delisted after instruments loaded: Upbit stays silent

@@ -44,13 +44,9 @@ def test_signed_requests_pass_server_verification(algorithm: UpbitJwtAlgorithm) 
             try:
                 orders = UpbitOrderHttpAPI(client)
                 fake.exchange.set_balance("KRW", "1000000")
-                body = orders.order_body(
-                    "KRW-BTC", UpbitOrderSide.BID, UpbitOrderType.LIMIT, "0.0005", "10000000"
-                )
+                body = orders.order_body("KRW-BTC", UpbitOrderSide.BID, UpbitOrderType.LIMIT, "0.0005", "10000000")
                 await orders.new_order(body)  # POST: hash of the body in body order
-                await orders.query_open_orders(
-                    market="KRW-BTC", states=("wait", "watch")
-                )  # states[] repeated
+                await orders.query_open_orders(market="KRW-BTC", states=("wait", "watch"))  # states[] repeated
                 await orders.query_closed_orders(start_time=1, end_time=2**40)
                 await UpbitAccountHttpAPI(client).query_accounts()  # no parameters: no query_hash
                 assert fake.verifier.algorithms_seen == [algorithm.value] * 4
@@ -153,9 +149,7 @@ def test_server_count_keeps_a_client_with_wrong_priors_under_the_limit() -> None
             try:
                 orders = UpbitOrderHttpAPI(client)
                 fake.exchange.set_balance("KRW", "1000000")
-                body = orders.order_body(
-                    "KRW-BTC", UpbitOrderSide.BID, UpbitOrderType.LIMIT, "0.0005", "10000000"
-                )
+                body = orders.order_body("KRW-BTC", UpbitOrderSide.BID, UpbitOrderType.LIMIT, "0.0005", "10000000")
                 for _ in range(12):
                     await orders.test_order(body)
                 assert [r.status for r in fake.requests] == [201] * 12

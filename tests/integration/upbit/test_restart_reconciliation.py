@@ -46,12 +46,8 @@ def test_restart_picks_up_open_order_and_fills_made_while_down(unique_id: str, r
             probe = ProbeConfig(quote_ids=IDS)
             async with running_node(fake, probe, IDS, trader_id=trader_id, redis_cache=True) as rn:
                 factory = rn.probe.order_factory
-                stays_open = factory.limit(
-                    BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("100000000")
-                )
-                fills_later = factory.limit(
-                    BTC, OrderSide.BUY, Quantity.from_str("0.002"), Price.from_str("99000000")
-                )
+                stays_open = factory.limit(BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("100000000"))
+                fills_later = factory.limit(BTC, OrderSide.BUY, Quantity.from_str("0.002"), Price.from_str("99000000"))
                 rn.probe.submit_order(stays_open)
                 rn.probe.submit_order(fills_later)
                 await wait_for(
@@ -75,9 +71,7 @@ def test_restart_picks_up_open_order_and_fills_made_while_down(unique_id: str, r
                 cache = rn.node.cache
                 await wait_for(lambda: cache.order(ClientOrderId(filled_id.value)) is not None)
                 await wait_for(lambda: cache.order(filled_id).status == OrderStatus.FILLED, timeout=10)
-                await wait_for(
-                    lambda: cache.order(open_id).status == OrderStatus.PARTIALLY_FILLED, timeout=10
-                )
+                await wait_for(lambda: cache.order(open_id).status == OrderStatus.PARTIALLY_FILLED, timeout=10)
 
                 reopened = cache.order(open_id)
                 assert reopened.is_open

@@ -92,17 +92,13 @@ def test_order_lifecycle_fill_partial_cancel_market_buy_and_modify() -> None:
     async def run() -> None:
         async with FakeUpbitServer() as fake:
             _funded(fake)
-            async with running_node(
-                fake, ProbeConfig(quote_ids=("KRW-BTC.UPBIT",)), ("KRW-BTC.UPBIT",)
-            ) as rn:
+            async with running_node(fake, ProbeConfig(quote_ids=("KRW-BTC.UPBIT",)), ("KRW-BTC.UPBIT",)) as rn:
                 probe = rn.probe
                 await wait_for(lambda: bool(probe.quotes))
                 factory = probe.order_factory
 
                 # 1. marketable limit buy: filled at the best ask
-                taker = factory.limit(
-                    BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("103500000")
-                )
+                taker = factory.limit(BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("103500000"))
                 probe.submit_order(taker)
                 await wait_for(lambda: _status(rn, taker) == OrderStatus.FILLED)
                 (fill,) = probe.events_of(taker.client_order_id, OrderFilled)
@@ -112,9 +108,7 @@ def test_order_lifecycle_fill_partial_cancel_market_buy_and_modify() -> None:
                 assert probe.events_of(taker.client_order_id, OrderAccepted)
 
                 # 2. resting limit: partial fill by a counterparty, then cancel (asynchronous on Upbit)
-                resting = factory.limit(
-                    BTC, OrderSide.BUY, Quantity.from_str("0.002"), Price.from_str("100000000")
-                )
+                resting = factory.limit(BTC, OrderSide.BUY, Quantity.from_str("0.002"), Price.from_str("100000000"))
                 probe.submit_order(resting)
                 await wait_for(lambda: _status(rn, resting) == OrderStatus.ACCEPTED)
                 (venue_order,) = _venue_orders(fake, resting.client_order_id)
@@ -137,9 +131,7 @@ def test_order_lifecycle_fill_partial_cancel_market_buy_and_modify() -> None:
                     Decimal(10000),
                 )
                 cached = rn.node.cache.order(buy.client_order_id)
-                assert (
-                    cached.quantity.as_decimal() == venue_buy.executed_volume
-                )  # quote amount -> base volume
+                assert cached.quantity.as_decimal() == venue_buy.executed_volume  # quote amount -> base volume
                 assert not cached.is_quote_quantity
                 assert not probe.events_of(buy.client_order_id, OrderCanceled)
 
@@ -147,20 +139,14 @@ def test_order_lifecycle_fill_partial_cancel_market_buy_and_modify() -> None:
                 sell = factory.market(BTC, OrderSide.SELL, Quantity.from_str("0.0005"))
                 probe.submit_order(sell)
                 await wait_for(lambda: _status(rn, sell) == OrderStatus.FILLED)
-                assert probe.events_of(sell.client_order_id, OrderFilled)[0].last_px == Price.from_str(
-                    "103460000"
-                )
+                assert probe.events_of(sell.client_order_id, OrderFilled)[0].last_px == Price.from_str("103460000")
 
                 # 5. modify through cancel_and_new: a new venue order id, no cancel of the client order
-                order = factory.limit(
-                    BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("99000000")
-                )
+                order = factory.limit(BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("99000000"))
                 probe.submit_order(order)
                 await wait_for(lambda: _status(rn, order) == OrderStatus.ACCEPTED)
                 old_id = rn.node.cache.order(order.client_order_id).venue_order_id
-                probe.modify_order(
-                    rn.node.cache.order(order.client_order_id), price=Price.from_str("99500000")
-                )
+                probe.modify_order(rn.node.cache.order(order.client_order_id), price=Price.from_str("99500000"))
                 await wait_for(lambda: bool(probe.events_of(order.client_order_id, OrderUpdated)))
                 await asyncio.sleep(0.2)  # the old order's `cancel` event arrives and must be ignored
                 cached = rn.node.cache.order(order.client_order_id)
@@ -170,9 +156,7 @@ def test_order_lifecycle_fill_partial_cancel_market_buy_and_modify() -> None:
                 assert [o.state for o in _venue_orders(fake, order.client_order_id)] == ["cancel", "wait"]
 
                 # 6. cancel all: every open order of the instrument through DELETE /v1/orders/uuids
-                other = factory.limit(
-                    BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("98000000")
-                )
+                other = factory.limit(BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("98000000"))
                 probe.submit_order(other)
                 await wait_for(lambda: _status(rn, other) == OrderStatus.ACCEPTED)
                 probe.cancel_all_orders(BTC)
@@ -233,9 +217,7 @@ def test_venue_rejections_carry_upbit_error_names() -> None:
                     (rejected,) = probe.events_of(order.client_order_id, OrderRejected)
                     assert rejected.reason.startswith(name), rejected.reason
                 # a refused cancel carries the name too
-                resting = factory.limit(
-                    BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("90000000")
-                )
+                resting = factory.limit(BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("90000000"))
                 probe.submit_order(resting)
                 await wait_for(lambda: _status(rn, resting) == OrderStatus.ACCEPTED)
                 (venue_order,) = _venue_orders(fake, resting.client_order_id)
@@ -290,9 +272,7 @@ def test_timeout_looks_the_order_up_by_identifier_and_never_duplicates() -> None
                 factory = probe.order_factory
                 # the order is created but its answer never arrives in time
                 fake.delay_next("/v1/orders", 1.0, method="POST", execute=True)
-                created = factory.limit(
-                    BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("100000000")
-                )
+                created = factory.limit(BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("100000000"))
                 probe.submit_order(created)
                 await wait_for(lambda: _status(rn, created) == OrderStatus.ACCEPTED, timeout=10)
 
@@ -307,15 +287,11 @@ def test_timeout_looks_the_order_up_by_identifier_and_never_duplicates() -> None
 
                 # the request times out and was not executed: looked up, absent, sent again
                 fake.delay_next("/v1/orders", 1.0, method="POST", execute=False)
-                retried = factory.limit(
-                    BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("100000000")
-                )
+                retried = factory.limit(BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("100000000"))
                 probe.submit_order(retried)
                 await wait_for(lambda: _status(rn, retried) == OrderStatus.ACCEPTED, timeout=10)
                 coid = retried.client_order_id.value
-                posts = [
-                    p for p in fake.requests_to("/v1/orders", "POST") if p.body["identifier"].startswith(coid)
-                ]
+                posts = [p for p in fake.requests_to("/v1/orders", "POST") if p.body["identifier"].startswith(coid)]
                 assert [p.body["identifier"] for p in posts] == [coid, f"{coid}-r1"]
                 assert len(_venue_orders(fake, retried.client_order_id)) == 1
 
@@ -375,9 +351,7 @@ def test_time_in_force_and_best_price_mapping() -> None:
                     Price.from_str("100000000"),
                     post_only=True,
                 )
-                best = factory.market(
-                    BTC, OrderSide.SELL, Quantity.from_str("0.001"), time_in_force=TimeInForce.IOC
-                )
+                best = factory.market(BTC, OrderSide.SELL, Quantity.from_str("0.001"), time_in_force=TimeInForce.IOC)
                 for order in (ioc, post_only, best):
                     probe.submit_order(order)
                 await wait_for(lambda: _status(rn, ioc) == OrderStatus.CANCELED)  # nothing to take at 100M

@@ -57,16 +57,12 @@ def test_test_order_validates_without_creating(
         assert fake.server.verifier.algorithms_seen[-1] == "HS256"
     body = posted.body
     price = int(body["price"])
-    assert (
-        price % 1000 == 0 and price < fixtures.recorded_book_units()[0]["bid_price"]
-    )  # on the tick grid, below
+    assert price % 1000 == 0 and price < fixtures.recorded_book_units()[0]["bid_price"]  # on the tick grid, below
     assert price * float(body["volume"]) >= 5000
     assert "OK   orders/test" in capsys.readouterr().out
 
 
-def test_ip_not_allow_listed_is_explained(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ip_not_allow_listed_is_explained(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("UPBIT_ACCESS_KEY", DEFAULT_ACCESS_KEY)
     monkeypatch.setenv("UPBIT_SECRET_KEY", "not-the-secret")
     with fake_upbit_in_thread() as fake:

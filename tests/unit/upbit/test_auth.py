@@ -52,17 +52,13 @@ def _signer(example: dict[str, str], algorithm: UpbitJwtAlgorithm) -> UpbitSigne
 
 
 @pytest.mark.parametrize("algorithm", [UpbitJwtAlgorithm.HS256, UpbitJwtAlgorithm.HS512])
-def test_no_params_token_matches_worked_example(
-    example: dict[str, str], algorithm: UpbitJwtAlgorithm
-) -> None:
+def test_no_params_token_matches_worked_example(example: dict[str, str], algorithm: UpbitJwtAlgorithm) -> None:
     token = _signer(example, algorithm).token(None, nonce=example["nonce"])
     assert token == example[f"a_{algorithm.value.lower()}"]
 
 
 @pytest.mark.parametrize("algorithm", [UpbitJwtAlgorithm.HS256, UpbitJwtAlgorithm.HS512])
-def test_array_query_token_matches_worked_example(
-    example: dict[str, str], algorithm: UpbitJwtAlgorithm
-) -> None:
+def test_array_query_token_matches_worked_example(example: dict[str, str], algorithm: UpbitJwtAlgorithm) -> None:
     pairs = flatten_params({"market": "KRW-BTC", "states[]": ["wait", "watch"], "limit": 10})
     assert hash_input(pairs) == example["b_hashed"]
     assert query_hash(hash_input(pairs)) == example["b_query_hash"]
@@ -73,9 +69,7 @@ def test_array_query_token_matches_worked_example(
 
 
 @pytest.mark.parametrize("algorithm", [UpbitJwtAlgorithm.HS256, UpbitJwtAlgorithm.HS512])
-def test_post_body_token_matches_worked_example(
-    example: dict[str, str], algorithm: UpbitJwtAlgorithm
-) -> None:
+def test_post_body_token_matches_worked_example(example: dict[str, str], algorithm: UpbitJwtAlgorithm) -> None:
     body = {"market": "KRW-BTC", "side": "bid", "volume": "0.01", "price": "100.0", "ord_type": "limit"}
     hashed = hash_input(body.items())
     assert hashed == example["c_hashed"]

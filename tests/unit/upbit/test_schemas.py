@@ -123,14 +123,10 @@ def test_fixture_decodes(name: str, upbit_fixture: Callable[[str], bytes]) -> No
 
 
 def test_public_and_private_unions_dispatch_on_type(upbit_fixture: Callable[[str], bytes]) -> None:
-    assert isinstance(
-        PUBLIC.decode(upbit_fixture("ws_orderbook_default_snapshot_trimmed.json")), UpbitWsOrderbook
-    )
+    assert isinstance(PUBLIC.decode(upbit_fixture("ws_orderbook_default_snapshot_trimmed.json")), UpbitWsOrderbook)
     assert isinstance(PUBLIC.decode(upbit_fixture("ws_trade_default_live.json")), UpbitWsTrade)
     assert isinstance(PUBLIC.decode(upbit_fixture("ws_ticker_default_docs_example.json")), UpbitWsTicker)
-    assert isinstance(
-        PUBLIC_SIMPLE.decode(upbit_fixture("ws_orderbook_simple_trimmed.json")), UpbitWsOrderbookSimple
-    )
+    assert isinstance(PUBLIC_SIMPLE.decode(upbit_fixture("ws_orderbook_simple_trimmed.json")), UpbitWsOrderbookSimple)
     assert isinstance(PRIVATE.decode(upbit_fixture("ws_myorder_default_docs_example.json")), UpbitWsMyOrder)
     assert isinstance(PRIVATE.decode(upbit_fixture("ws_myasset_default_docs_example.json")), UpbitWsMyAsset)
     with pytest.raises(msgspec.ValidationError):
@@ -249,9 +245,7 @@ def test_limit_order_states(upbit_fixture: Callable[[str], bytes]) -> None:
     closed = msgspec.json.decode(upbit_fixture("rest_orders_closed.json"), type=list[UpbitOrder])
     assert {o.order_status() for o in closed if o.executed_volume == 0} == {OrderStatus.CANCELED}
 
-    sell = msgspec.json.decode(
-        upbit_fixture("rest_order_get_market_sell_done_with_trades.json"), type=UpbitOrder
-    )
+    sell = msgspec.json.decode(upbit_fixture("rest_order_get_market_sell_done_with_trades.json"), type=UpbitOrder)
     assert sell.order_status() == OrderStatus.FILLED
     fills = sell.parse_to_fill_reports(ACCOUNT, BTC_KRW, None, 0, 8, KRW, 0)
     assert fills[0].order_side == OrderSide.SELL
@@ -259,14 +253,10 @@ def test_limit_order_states(upbit_fixture: Callable[[str], bytes]) -> None:
 
 
 def test_cancel_and_new_and_batch_results(upbit_fixture: Callable[[str], bytes]) -> None:
-    result = msgspec.json.decode(
-        upbit_fixture("rest_order_cancel_and_new.json"), type=UpbitCancelAndNewResult
-    )
+    result = msgspec.json.decode(upbit_fixture("rest_order_cancel_and_new.json"), type=UpbitCancelAndNewResult)
     assert result.uuid == "348ad871-1f2e-4caa-bb9d-b6b4ae4d333e"  # the OLD order
     assert result.new_order_uuid == "5cb0988d-879d-405d-93e0-2530e9d6dff2"
-    batch = msgspec.json.decode(
-        upbit_fixture("rest_orders_open_batch_cancel.json"), type=UpbitBatchCancelResult
-    )
+    batch = msgspec.json.decode(upbit_fixture("rest_orders_open_batch_cancel.json"), type=UpbitBatchCancelResult)
     assert batch.success.count == 1
     assert batch.success.orders[0].market == "KRW-BTC"
 
@@ -300,9 +290,7 @@ def test_myorder_trade_event(upbit_fixture: Callable[[str], bytes]) -> None:
 
 
 def test_market_all_warning_flags(upbit_fixture: Callable[[str], bytes]) -> None:
-    rows = msgspec.json.decode(
-        upbit_fixture("rest_market_all_is_details_subset.json"), type=list[UpbitMarketInfo]
-    )
+    rows = msgspec.json.decode(upbit_fixture("rest_market_all_is_details_subset.json"), type=list[UpbitMarketInfo])
     flags = {r.market: r.has_warning for r in rows}
     assert flags == {"KRW-BTC": False, "KRW-AERGO": True, "KRW-ZIL": True, "BTC-SIGN": True}
     assert rows[3].quote_currency == "BTC"
@@ -315,10 +303,7 @@ def test_error_bodies(upbit_fixture: Callable[[str], bytes]) -> None:
         "Invalid access key",
     )
     assert parse_error_body(upbit_fixture("rest_error_404_code_not_found.json")) == (404, "Code not found")
-    assert (
-        parse_error_body(upbit_fixture("rest_error_400_invalid_price_bid_docs.json"))[0]
-        == "invalid_price_bid"
-    )
+    assert parse_error_body(upbit_fixture("rest_error_400_invalid_price_bid_docs.json"))[0] == "invalid_price_bid"
     assert parse_error_body(upbit_fixture("rest_error_400_missing_parameter.json"))[0] == 400
     assert parse_error_body(upbit_fixture("rest_error_400_type_mismatch.json"))[0] == 400
     collected = json.loads(upbit_fixture("rest_errors_collected_by_ccxt.json"))

@@ -40,15 +40,11 @@ def test_bad_values_name_field_value_and_what_is_allowed(repo_root: Path) -> Non
 
 def test_keys_are_refused_in_the_file(tmp_path: Path, repo_root: Path) -> None:
     text = (repo_root / "config" / "development.toml").read_text()
-    (tmp_path / "development.toml").write_text(
-        text.replace("[venues.upbit]", '[venues.upbit]\nsecret_key = "x"')
-    )
+    (tmp_path / "development.toml").write_text(text.replace("[venues.upbit]", '[venues.upbit]\nsecret_key = "x"'))
     with pytest.raises(SettingsError, match=r"'venues\.upbit\.secret_key' is a secret"):
         load_settings("development", tmp_path, environ={})
 
 
 def test_overrides_are_accepted() -> None:
-    upbit = UpbitVenueSettings(
-        base_url_http="http://127.0.0.1:1", base_url_ws="ws://127.0.0.1:1/websocket/v1"
-    )
+    upbit = UpbitVenueSettings(base_url_http="http://127.0.0.1:1", base_url_ws="ws://127.0.0.1:1/websocket/v1")
     assert upbit.base_url_http == "http://127.0.0.1:1"
