@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
@@ -170,10 +171,25 @@ class RiskSettings(_Frozen):
 
 
 class StateSettings(_Frozen):
-    """Where application state lives (see ``arb_plugin.state``)."""
+    """
+    Where application state lives and how often it is written (see ``arb_plugin.state``).
+
+    Redis is primary (the keyspace of ``arb_plugin.state.keys``); PostgreSQL keeps snapshots and takes
+    the writes while Redis is unreachable.
+    """
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/test"
+    postgres_schema: str = "public"  # where `arb db migrate` puts the tables
+    redis_pool_size: Annotated[int, Field(ge=2, le=256)] = 8  # one pool for the whole process
+    redis_timeout_ms: Annotated[int, Field(ge=10, le=60_000)] = 500  # connect and socket timeout
+    redis_retry_secs: Annotated[float, Field(gt=0, le=60)] = 1.0  # probe interval while Redis is away
+    flush_interval_ms: Annotated[int, Field(ge=10, le=60_000)] = 1000  # bridge batch: at most one per interval
+    refresh_interval_secs: Annotated[int, Field(ge=1, le=3_600)] = 60  # re-derive PORTFOLIO, renew TTLs
+    pg_snapshot_interval_secs: Annotated[int, Field(ge=1, le=86_400)] = 60  # PORTFOLIO rows in PostgreSQL
+    heartbeat_interval_secs: Annotated[float, Field(gt=0, le=300)] = 5.0  # wall clock, session liveness
+    heartbeat_timeout_secs: Annotated[float, Field(gt=0, le=86_400)] = 30.0  # older: the session crashed
+    retention_days: Annotated[int, Field(ge=1, le=3_650)] = 30  # `arb db cleanup` default
 
     @field_validator("redis_url", "postgres_dsn")
     @classmethod
@@ -181,6 +197,22 @@ class StateSettings(_Frozen):
         if urlsplit(v).password:
             raise ValueError("carries a password: secrets come from the environment (see Secrets)")
         return v
+
+    @field_validator("postgres_schema")
+    @classmethod
+    def _schema(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", v):
+            raise ValueError("must be a lower-case SQL identifier (letters, digits, '_'; at most 63)")
+        return v
+
+    @model_validator(mode="after")
+    def _heartbeat(self) -> StateSettings:
+        if self.heartbeat_timeout_secs <= 2 * self.heartbeat_interval_secs:
+            raise ValueError(
+                f"heartbeat_timeout_secs ({self.heartbeat_timeout_secs}) must exceed twice "
+                f"heartbeat_interval_secs ({self.heartbeat_interval_secs}), or a live session looks crashed",
+            )
+        return self
 
 
 class ObservabilitySettings(_Frozen):

@@ -87,7 +87,7 @@ def test_stale_leg_is_not_traded():
     engine, strategy, _ = run(data)
     try:
         assert strategy.counters["entries"] == 0 and fills_of(engine) == []
-        assert strategy.counters["stale_blocked"] >= 1
+        assert strategy.report_counters()["stale_blocked"] >= 1
     finally:
         engine.dispose()
 
