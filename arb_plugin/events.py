@@ -26,6 +26,7 @@ PAIR_CLOSED_TOPIC = "arb.pairs.closed"  # PairClosed, when a pair's round trip e
 LEG_RISK_TOPIC = "arb.pairs.leg_risk"  # LegRiskAlert, whenever a pair is (or was) unhedged
 FLATTEN_TOPIC = "arb.commands.flatten"  # FlattenRequest: the strategy exits every open pair
 DECISION_TOPIC = "arb.strategy.decision"  # DecisionLatency samples (quote receipt -> decision)
+GUARD_TRIGGER_TOPIC = "arb.risk.guard_triggered"  # GuardTriggered: every risk guard denial, trip or release
 
 GUARD_STATE_TOPIC = "arb.risk.guard_state"  # GuardStateSnapshot, whenever the risk guard's state changes
 
@@ -194,3 +195,17 @@ class DecisionLatency(msgspec.Struct, frozen=True):
     symbol: str
     latency_ns: int
     ts_event: int
+
+
+class GuardTriggered(msgspec.Struct, frozen=True):
+    """
+    A risk guard acted: denied an order (``deny``), halted trading (``halt``), blocked a symbol for the day
+    (``block``), started a cooldown (``cooldown``) or lifted a halt (``resume``).
+    """
+
+    guard: str  # the guard's name, e.g. "MAX_SYMBOL_POSITION"
+    action: str  # "deny" | "halt" | "block" | "cooldown" | "resume"
+    symbol: str | None  # None: the global level
+    reason: str
+    ts_event: int
+    client_order_id: str | None = None

@@ -164,10 +164,64 @@ class BacktestSettings(_Frozen):
         return v
 
 
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class SymbolRiskSettings(_Frozen):
+    """Per-symbol overrides of the symbol-level limits (``[risk.symbols.BTCUSDT]``); unset keeps the default."""
+
+    max_position_krw: PositiveDecimal | None = None
+    max_daily_loss_krw: PositiveDecimal | None = None
+    cooldown_secs: NonNegativeInt | None = None
+    max_unhedged_krw: PositiveDecimal | None = None
+
+
 class RiskSettings(_Frozen):
-    """Risk guard limits (see ``arb_plugin.risk``); filled in by the risk issue."""
+    """
+    Risk guard limits (see ``arb_plugin.risk``), in KRW through the mark FX rate.
+
+    Levels: global (``max_position_krw`` per instrument position, daily loss, drawdown, cooldown), portfolio
+    (``max_portfolio_exposure_krw``), symbol (``max_symbol_*``, ``symbol_cooldown_secs``, ``max_unhedged_krw``,
+    overridable per symbol in ``symbols``). Data-age limits come from the market data settings of the mode.
+    """
 
     enabled: bool = True
+    max_position_krw: PositiveDecimal = Decimal("5000000")  # MAX_POSITION_SIZE: one instrument (one leg)
+    max_symbol_position_krw: PositiveDecimal = Decimal("10000000")  # MAX_SYMBOL_POSITION: both legs
+    max_portfolio_exposure_krw: PositiveDecimal = Decimal("50000000")
+    max_daily_loss_krw: PositiveDecimal = Decimal("500000")  # MAX_DAILY_LOSS -> HALTED
+    max_symbol_daily_loss_krw: PositiveDecimal = Decimal("200000")  # MAX_SYMBOL_DAILY_LOSS -> symbol blocked
+    max_drawdown_krw: PositiveDecimal = Decimal("1000000")  # MAX_DRAWDOWN -> HALTED
+    drawdown_window: Literal["session", "day"] = "session"
+    cooldown_secs: NonNegativeInt = 300  # COOLDOWN (0 disables)
+    cooldown_min_loss_krw: NonNegativeDecimal = Decimal("100000")
+    symbol_cooldown_secs: NonNegativeInt = 60  # SYMBOL_COOLDOWN (0 disables)
+    max_unhedged_krw: PositiveDecimal = Decimal("500000")  # LEG_IMBALANCE
+    stale_data_guard: bool = True
+    flatten_on_halt: bool = True
+    trading_day_timezone: str = "Asia/Seoul"
+    trading_day_start_hour: Annotated[int, Field(ge=0, le=23)] = 0
+    symbols: dict[str, SymbolRiskSettings] = Field(default_factory=dict)
+
+    @field_validator("trading_day_timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+        from zoneinfo import ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError("must be an IANA time zone name such as 'Asia/Seoul' or 'UTC'") from e
+        return v
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, v: dict[str, SymbolRiskSettings]) -> dict[str, SymbolRiskSettings]:
+        for symbol in v:
+            if not symbol or symbol != symbol.strip() or "." in symbol:
+                raise ValueError(f"{symbol!r}: must be a pair symbol such as 'BTCUSDT' (no venue suffix)")
+        return v
 
 
 class StateSettings(_Frozen):
@@ -365,7 +419,8 @@ def _refuse_secrets(data: Any, path: str, source: str) -> None:
 
 def _apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     for name, raw in sorted(environ.items()):
-        if not name.startswith(ENV_PREFIX) or name in _RESERVED_ENV:
+        # only ARB_<SECTION>__<FIELD>...: other ARB_* variables (ARB_ENV, ARB_SHARED_DIR, ...) are not settings
+        if not name.startswith(ENV_PREFIX) or name in _RESERVED_ENV or "__" not in name:
             continue
         parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         if any(not p for p in parts):

@@ -75,9 +75,7 @@ def _payload(symbol: str, step: int) -> bytes:
 async def bench_flush(store: StateStore) -> None:
     symbols = [f"S{i:03d}USDT" for i in range(SYMBOLS)]
     # Pre-encoded payloads, as the bridge hands them over (encoding happens in the handlers).
-    batches = [
-        [KeyWrite(Domain.STATE, s, "position", _payload(s, step)) for s in symbols] for step in range(16)
-    ]
+    batches = [[KeyWrite(Domain.STATE, s, "position", _payload(s, step)) for s in symbols] for step in range(16)]
     for step in range(200):  # warm-up: script loaded, fragments cached, connections open
         await store.write(batches[step % 16])
     gc.collect()
@@ -125,9 +123,7 @@ async def bench_single(store: StateStore) -> None:
 def _rows(session_id: str) -> list[SnapshotRow]:
     now = time.time()
     return [
-        SnapshotRow(
-            SnapshotTable.POSITION, f"S{i % 100:03d}USDT", "fill", _payload(f"S{i % 100:03d}USDT", i), i, now
-        )
+        SnapshotRow(SnapshotTable.POSITION, f"S{i % 100:03d}USDT", "fill", _payload(f"S{i % 100:03d}USDT", i), i, now)
         for i in range(ROWS)
     ]
 
@@ -169,9 +165,7 @@ async def bench_pg(pool: asyncpg.Pool, schema: str, session_id: str) -> None:
     per_row = ROWS / results["one INSERT per row"]
     for name, secs in results.items():
         rate = ROWS / secs
-        print(
-            f"{ROWS:,} rows, {name:<20} {rate:>12,.0f} rows/s  ({secs * 1e3:8.1f} ms)  x{rate / per_row:6.1f}"
-        )
+        print(f"{ROWS:,} rows, {name:<20} {rate:>12,.0f} rows/s  ({secs * 1e3:8.1f} ms)  x{rate / per_row:6.1f}")
     print(
         f"COPY / one INSERT per row = {results['one INSERT per row'] / results['COPY (StateStore)']:.1f}x; "
         f"COPY / executemany = {results['executemany'] / results['COPY (StateStore)']:.1f}x",

@@ -43,7 +43,6 @@ from arb_plugin.pricing import round_price
 from arb_plugin.strategy import ArbitrageStrategy
 from arb_plugin.strategy import ArbitrageStrategyConfig
 
-
 MARKET = Path(os.environ.get("ARB_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "data" / "market"
 SEC = 1_000_000_000
 ONE_BPS = Decimal("0.0001")
@@ -110,7 +109,9 @@ def make_engine() -> BacktestEngine:
         ("BINANCE", [Money(1_000_000, USDT), Money(10, BTC)]),
         ("UPBIT", [Money(1_500_000_000, KRW), Money(10, BTC), Money(0, USDT)]),
     ):
-        engine.add_venue(Venue(venue), OmsType.NETTING, AccountType.CASH, starting_balances=balances, base_currency=None)
+        engine.add_venue(
+            Venue(venue), OmsType.NETTING, AccountType.CASH, starting_balances=balances, base_currency=None
+        )
     for instrument in (btcusdt_binance(), krw_btc_upbit(), fx_proxy_instrument()):
         engine.add_instrument(instrument)
     return engine
@@ -132,8 +133,10 @@ def main() -> int:
     t0 = time.perf_counter()
     quotes = build_quotes()
     n = len(quotes)
-    print(f"data: {n:,} quotes (BTCUSDT.BINANCE, KRW-BTC.UPBIT, KRW-USDT.UPBIT) from real 1-minute data, "
-          f"built in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"data: {n:,} quotes (BTCUSDT.BINANCE, KRW-BTC.UPBIT, KRW-USDT.UPBIT) from real 1-minute data, "
+        f"built in {time.perf_counter() - t0:.1f} s"
+    )
     if n < 1_000_000:
         print("error: fewer than 1,000,000 quotes")
         return 1
@@ -145,8 +148,15 @@ def main() -> int:
         bare.append(timed_run(quotes, NoOp(NoOpConfig(instrument_ids=ids)))[0])
         elapsed, strategy = timed_run(  # type: ignore[assignment]
             quotes,
-            ArbitrageStrategy(ArbitrageStrategyConfig(pairs=[make_pair("BTC")], market_data="quotes", fx_data="quotes",
-                                                      stale_quote_ms=2000, fx_max_age_secs=2 * 86_400)),
+            ArbitrageStrategy(
+                ArbitrageStrategyConfig(
+                    pairs=[make_pair("BTC")],
+                    market_data="quotes",
+                    fx_data="quotes",
+                    stale_quote_ms=2000,
+                    fx_max_age_secs=2 * 86_400,
+                )
+            ),
         )
         arb.append(elapsed)
     bare_qps, arb_qps = n / min(bare), n / min(arb)
@@ -155,7 +165,9 @@ def main() -> int:
     print(f"bare BacktestEngine + no-op strategy : {bare_qps:12,.0f} quotes/s  (best of {runs}: {min(bare):.2f} s)")
     print(f"same engine + ArbitrageStrategy      : {arb_qps:12,.0f} quotes/s  (best of {runs}: {min(arb):.2f} s)")
     print(f"ratio                                : {arb_qps / bare_qps:12.3f}  (target >= 0.75)")
-    print(f"strategy work: {c['entries']} entries, {c['round_trips']} round trips, {c['outliers']} outlier prints kept out")
+    print(
+        f"strategy work: {c['entries']} entries, {c['round_trips']} round trips, {c['outliers']} outlier prints kept out"
+    )
     return 0
 
 
