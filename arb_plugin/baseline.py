@@ -2,9 +2,11 @@
 Rolling baseline of a pair's edge, for thresholds relative to where the premium has been lately.
 
 The kimchi premium drifts for weeks at a time; a relative threshold compares the current edge with its mean
-over a time window. Samples are taken at most once per ``sample_interval_ns`` (one a minute by default),
-so the window holds a bounded number of values; the mean is kept with a running sum (O(1) per sample).
-Values are ``Decimal`` bps quantized to 1e-6 bps, the resolution of :class:`arb_plugin.spread.EdgeScreen`.
+over a time window. Samples are taken at most once per ``sample_interval_ns`` (one a minute by default), so
+the window holds a bounded number of values; the mean is kept with a running sum (O(1) per sample).
+
+Values are integers in units of 1e-6 bps (:data:`arb_plugin.spread.SCREEN_BPS_SCALE`), the resolution of
+the strategy's integer screen: samples and the mean are rounded toward negative infinity to that unit.
 """
 
 from __future__ import annotations
@@ -12,14 +14,13 @@ from __future__ import annotations
 from collections import deque
 from decimal import Decimal
 
-from arb_plugin.spread import to_screen_units
+from arb_plugin.spread import SCREEN_BPS_SCALE
 
-_QUANTUM = Decimal("0.000001")
 _MINUTE_NS = 60_000_000_000
 
 
 class RollingBaseline:
-    """Time-windowed mean of edge samples (bps)."""
+    """Time-windowed mean of edge samples (1e-6 bps units)."""
 
     __slots__ = ("_samples", "_sum", "interval_ns", "last_sample_ts", "min_samples", "window_ns")
 
@@ -28,8 +29,8 @@ class RollingBaseline:
         self.min_samples = min_samples
         self.interval_ns = sample_interval_ns
         self.last_sample_ts = 0
-        self._samples: deque[tuple[int, Decimal]] = deque()
-        self._sum = Decimal(0)
+        self._samples: deque[tuple[int, int]] = deque()
+        self._sum = 0
 
     def due(self, ts: int) -> bool:
         """Whether a sample at ``ts`` would be taken (cheap check for the hot path)."""
@@ -38,14 +39,14 @@ class RollingBaseline:
     def prune(self, ts: int) -> None:
         """Drop the samples that are ``window`` or more older than ``ts``."""
         horizon = ts - self.window_ns
-        while self._samples and self._samples[0][0] <= horizon:
-            self._sum -= self._samples.popleft()[1]
+        samples = self._samples
+        while samples and samples[0][0] <= horizon:
+            self._sum -= samples.popleft()[1]
 
-    def add(self, ts: int, value_bps: Decimal) -> None:
-        """Add a sample (quantized to 1e-6 bps) and drop those that left the window."""
-        value = value_bps.quantize(_QUANTUM)
-        self._samples.append((ts, value))
-        self._sum += value
+    def add(self, ts: int, units: int) -> None:
+        """Add a sample (1e-6 bps units) and drop those that left the window."""
+        self._samples.append((ts, units))
+        self._sum += units
         self.last_sample_ts = ts
         self.prune(ts)
 
@@ -58,13 +59,11 @@ class RollingBaseline:
         """At least ``min_samples`` samples in the window."""
         return len(self._samples) >= self.min_samples
 
+    def mean_units(self) -> int:
+        """The mean (1e-6 bps units, floored); 0 when empty."""
+        return self._sum // len(self._samples) if self._samples else 0
+
     @property
     def mean_bps(self) -> Decimal:
-        """Mean of the window (0 when empty), quantized to 1e-6 bps."""
-        if not self._samples:
-            return Decimal(0)
-        return (self._sum / len(self._samples)).quantize(_QUANTUM)
-
-    def mean_units(self) -> int:
-        """The mean in :func:`arb_plugin.spread.to_screen_units` units."""
-        return to_screen_units(self.mean_bps)
+        """The mean in bps."""
+        return Decimal(self.mean_units()) / SCREEN_BPS_SCALE

@@ -21,6 +21,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "arb_plugin.commands.catalog",
     "arb_plugin.commands.live",
     "arb_plugin.commands.monitor",
+    "arb_plugin.commands.db",
+    "arb_plugin.commands.upbit_check",
 )
 
 

@@ -16,6 +16,7 @@ blocked by a guard.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import msgspec
 
@@ -25,9 +26,13 @@ PAIR_CLOSED_TOPIC = "arb.pairs.closed"  # PairClosed, when a pair's round trip e
 LEG_RISK_TOPIC = "arb.pairs.leg_risk"  # LegRiskAlert, whenever a pair is (or was) unhedged
 FLATTEN_TOPIC = "arb.commands.flatten"  # FlattenRequest: the strategy exits every open pair
 DECISION_TOPIC = "arb.strategy.decision"  # DecisionLatency samples (quote receipt -> decision)
+GUARD_TRIGGER_TOPIC = "arb.risk.guard_triggered"  # GuardTriggered: every risk guard denial, trip or release
+
+GUARD_STATE_TOPIC = "arb.risk.guard_state"  # GuardStateSnapshot, whenever the risk guard's state changes
 
 # -- cache keys (NautilusTrader Cache generic key/value store) --------------------------------------------
 RESUME_CACHE_KEY = "arb.resume.{symbol}"  # JSON of a PairSnapshot to resume from, put there before start
+GUARD_RESUME_CACHE_KEY = "arb.resume.guard"  # JSON of a GuardStateSnapshot to resume from, put there before start
 
 
 class PairStatus(StrEnum):
@@ -162,9 +167,45 @@ class FlattenRequest(msgspec.Struct, frozen=True):
     ts_event: int
 
 
+class GuardStateSnapshot(msgspec.Struct, frozen=True):
+    """
+    The risk guard's state, persisted by the state bridge (GUARD and COOLDOWN domains) and restored on resume.
+
+    ``state`` is the guard's own JSON-able dict (daily PnL, peak equity, trading day, halted flag; money as
+    decimal strings); ``cooldowns`` maps a scope (``"GLOBAL"`` or a symbol) to its expiry in ns on the guard's
+    clock. Expired cooldowns are the reader's to drop.
+    """
+
+    state: dict[str, Any]
+    cooldowns: dict[str, int]
+    ts_event: int
+
+    def to_json(self) -> bytes:
+        return msgspec.json.encode(self)
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> GuardStateSnapshot:
+        """Decode and validate; raises ``msgspec.ValidationError``/``DecodeError`` on a bad payload."""
+        return msgspec.json.decode(data, type=cls)
+
+
 class DecisionLatency(msgspec.Struct, frozen=True):
     """One quote-to-decision sample (ns between the quote's ``ts_init`` and the strategy's decision)."""
 
     symbol: str
     latency_ns: int
     ts_event: int
+
+
+class GuardTriggered(msgspec.Struct, frozen=True):
+    """
+    A risk guard acted: denied an order (``deny``), halted trading (``halt``), blocked a symbol for the day
+    (``block``), started a cooldown (``cooldown``) or lifted a halt (``resume``).
+    """
+
+    guard: str  # the guard's name, e.g. "MAX_SYMBOL_POSITION"
+    action: str  # "deny" | "halt" | "block" | "cooldown" | "resume"
+    symbol: str | None  # None: the global level
+    reason: str
+    ts_event: int
+    client_order_id: str | None = None

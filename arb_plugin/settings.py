@@ -166,17 +166,86 @@ class BacktestSettings(_Frozen):
         return v
 
 
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class SymbolRiskSettings(_Frozen):
+    """Per-symbol overrides of the symbol-level limits (``[risk.symbols.BTCUSDT]``); unset keeps the default."""
+
+    max_position_krw: PositiveDecimal | None = None
+    max_daily_loss_krw: PositiveDecimal | None = None
+    cooldown_secs: NonNegativeInt | None = None
+    max_unhedged_krw: PositiveDecimal | None = None
+
+
 class RiskSettings(_Frozen):
-    """Risk guard limits (see ``arb_plugin.risk``); filled in by the risk issue."""
+    """
+    Risk guard limits (see ``arb_plugin.risk``), in KRW through the mark FX rate.
+
+    Levels: global (``max_position_krw`` per instrument position, daily loss, drawdown, cooldown), portfolio
+    (``max_portfolio_exposure_krw``), symbol (``max_symbol_*``, ``symbol_cooldown_secs``, ``max_unhedged_krw``,
+    overridable per symbol in ``symbols``). Data-age limits come from the market data settings of the mode.
+    """
 
     enabled: bool = True
+    max_position_krw: PositiveDecimal = Decimal("5000000")  # MAX_POSITION_SIZE: one instrument (one leg)
+    max_symbol_position_krw: PositiveDecimal = Decimal("10000000")  # MAX_SYMBOL_POSITION: both legs
+    max_portfolio_exposure_krw: PositiveDecimal = Decimal("50000000")
+    max_daily_loss_krw: PositiveDecimal = Decimal("500000")  # MAX_DAILY_LOSS -> HALTED
+    max_symbol_daily_loss_krw: PositiveDecimal = Decimal("200000")  # MAX_SYMBOL_DAILY_LOSS -> symbol blocked
+    max_drawdown_krw: PositiveDecimal = Decimal("1000000")  # MAX_DRAWDOWN -> HALTED
+    drawdown_window: Literal["session", "day"] = "session"
+    cooldown_secs: NonNegativeInt = 300  # COOLDOWN (0 disables)
+    cooldown_min_loss_krw: NonNegativeDecimal = Decimal("100000")
+    symbol_cooldown_secs: NonNegativeInt = 60  # SYMBOL_COOLDOWN (0 disables)
+    max_unhedged_krw: PositiveDecimal = Decimal("500000")  # LEG_IMBALANCE
+    stale_data_guard: bool = True
+    flatten_on_halt: bool = True
+    trading_day_timezone: str = "Asia/Seoul"
+    trading_day_start_hour: Annotated[int, Field(ge=0, le=23)] = 0
+    symbols: dict[str, SymbolRiskSettings] = Field(default_factory=dict)
+
+    @field_validator("trading_day_timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+        from zoneinfo import ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError("must be an IANA time zone name such as 'Asia/Seoul' or 'UTC'") from e
+        return v
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, v: dict[str, SymbolRiskSettings]) -> dict[str, SymbolRiskSettings]:
+        for symbol in v:
+            if not symbol or symbol != symbol.strip() or "." in symbol:
+                raise ValueError(f"{symbol!r}: must be a pair symbol such as 'BTCUSDT' (no venue suffix)")
+        return v
 
 
 class StateSettings(_Frozen):
-    """Where application state lives (see ``arb_plugin.state``)."""
+    """
+    Where application state lives and how often it is written (see ``arb_plugin.state``).
+
+    Redis is primary (the keyspace of ``arb_plugin.state.keys``); PostgreSQL keeps snapshots and takes
+    the writes while Redis is unreachable.
+    """
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/test"
+    postgres_schema: str = "public"  # where `arb db migrate` puts the tables
+    redis_pool_size: Annotated[int, Field(ge=2, le=256)] = 8  # one pool for the whole process
+    redis_timeout_ms: Annotated[int, Field(ge=10, le=60_000)] = 500  # connect and socket timeout
+    redis_retry_secs: Annotated[float, Field(gt=0, le=60)] = 1.0  # probe interval while Redis is away
+    flush_interval_ms: Annotated[int, Field(ge=10, le=60_000)] = 1000  # bridge batch: at most one per interval
+    refresh_interval_secs: Annotated[int, Field(ge=1, le=3_600)] = 60  # re-derive PORTFOLIO, renew TTLs
+    pg_snapshot_interval_secs: Annotated[int, Field(ge=1, le=86_400)] = 60  # PORTFOLIO rows in PostgreSQL
+    heartbeat_interval_secs: Annotated[float, Field(gt=0, le=300)] = 5.0  # wall clock, session liveness
+    heartbeat_timeout_secs: Annotated[float, Field(gt=0, le=86_400)] = 30.0  # older: the session crashed
+    retention_days: Annotated[int, Field(ge=1, le=3_650)] = 30  # `arb db cleanup` default
 
     @field_validator("redis_url", "postgres_dsn")
     @classmethod
@@ -184,6 +253,22 @@ class StateSettings(_Frozen):
         if urlsplit(v).password:
             raise ValueError("carries a password: secrets come from the environment (see Secrets)")
         return v
+
+    @field_validator("postgres_schema")
+    @classmethod
+    def _schema(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", v):
+            raise ValueError("must be a lower-case SQL identifier (letters, digits, '_'; at most 63)")
+        return v
+
+    @model_validator(mode="after")
+    def _heartbeat(self) -> StateSettings:
+        if self.heartbeat_timeout_secs <= 2 * self.heartbeat_interval_secs:
+            raise ValueError(
+                f"heartbeat_timeout_secs ({self.heartbeat_timeout_secs}) must exceed twice "
+                f"heartbeat_interval_secs ({self.heartbeat_interval_secs}), or a live session looks crashed",
+            )
+        return self
 
 
 class ObservabilitySettings(_Frozen):
@@ -254,11 +339,34 @@ class BinanceVenueSettings(_Frozen):
 
 
 class UpbitVenueSettings(_Frozen):
-    """Upbit connection overrides (``adapters.upbit``)."""
+    """
+    Upbit connection settings (``adapters.upbit``); keys come from UPBIT_ACCESS_KEY / UPBIT_SECRET_KEY only.
+
+    ``order_rate_per_sec`` unset means Upbit's documented order limit for the date (8/s, 12/s from
+    2026-08-21 21:00 KST).
+    """
 
     base_url_http: str | None = None
     base_url_ws: str | None = None
     base_url_ws_private: str | None = None
+    jwt_algorithm: Literal["HS512", "HS256"] = "HS512"
+    order_rate_per_sec: PositiveDecimal | None = None
+    http_timeout_secs: PositiveDecimal = Decimal("10")
+    rest_poll_interval_secs: PositiveDecimal = Decimal("1")
+
+    @field_validator("base_url_http")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and urlsplit(v).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL, e.g. https://api.upbit.com")
+        return v
+
+    @field_validator("base_url_ws", "base_url_ws_private")
+    @classmethod
+    def _ws_url(cls, v: str | None) -> str | None:
+        if v is not None and urlsplit(v).scheme not in ("ws", "wss"):
+            raise ValueError("must be a ws:// or wss:// URL, e.g. wss://api.upbit.com/websocket/v1")
+        return v
 
 
 class VenuesSettings(_Frozen):
@@ -411,7 +519,8 @@ def _refuse_secrets(data: Any, path: str, source: str) -> None:
 
 def _apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     for name, raw in sorted(environ.items()):
-        if not name.startswith(ENV_PREFIX) or name in _RESERVED_ENV:
+        # only ARB_<SECTION>__<FIELD>...: other ARB_* variables (ARB_ENV, ARB_SHARED_DIR, ...) are not settings
+        if not name.startswith(ENV_PREFIX) or name in _RESERVED_ENV or "__" not in name:
             continue
         parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         if any(not p for p in parts):

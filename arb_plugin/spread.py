@@ -165,6 +165,10 @@ class EdgeScreen:
         self.sell_coef = to_screen_units(BPS - sell_cost.fee_rate * BPS - sell_cost.slippage_bps)
         self.buy_coef = to_screen_units(BPS + buy_cost.fee_rate * BPS + buy_cost.slippage_bps)
 
+    def edge_units(self, buy: int, sell: int) -> int:
+        """The edge in 1e-6 bps units, rounded toward negative infinity."""
+        return (sell * self.sell_coef - buy * self.buy_coef) // buy
+
     def clears(self, buy: int, sell: int, threshold_units: int) -> bool:
         """Return whether the edge is at least the threshold (``threshold_units`` from :func:`to_screen_units`)."""
         return sell * self.sell_coef >= buy * (self.buy_coef + threshold_units)

@@ -8,7 +8,6 @@ import sys
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from typing import Any
 
 from arb_plugin.errors import ArbPluginError
 
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         settings.redis_url,
         settings.env.short,
         settings.postgres_dsn,
-        _postgres_schema(settings),
+        settings.state.postgres_schema,
     )
     color = not args.no_color and sys.stdout.isatty()
     out = sys.stdout
@@ -115,11 +114,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         monitor.close()
     return 0
-
-
-def _postgres_schema(settings: Any) -> str:
-    # StateSettings.postgres_schema comes with the state store; "public" until then.
-    return str(getattr(settings.state, "postgres_schema", "public"))
 
 
 def _safe_url(url: str) -> str:

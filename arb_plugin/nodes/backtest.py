@@ -37,6 +37,7 @@ from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from arb_plugin.errors import ArbPluginError
 from arb_plugin.nodes.common import strategy_config
+from arb_plugin.risk.gate import install_from_settings
 from arb_plugin.settings import Settings
 
 
@@ -284,6 +285,7 @@ def run_backtest(
     engine = node.get_engine(run.id)
     if engine is None:
         raise BacktestError("the backtest node built no engine")
+    install_from_settings(engine, settings, settings.backtest.data)  # risk guards (arb_plugin.risk)
     t0 = time.perf_counter()
     node.run()
     wall = time.perf_counter() - t0

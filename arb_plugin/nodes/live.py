@@ -78,7 +78,9 @@ from arb_plugin.observability.metrics import RedisMetricsSink
 from arb_plugin.observability.metrics import render_prometheus
 from arb_plugin.observability.nautilus_logs import NautilusLogRouter
 from arb_plugin.observability.ws_state import venue_ws_state
+from arb_plugin.risk.gate import install_from_settings
 from arb_plugin.settings import Settings
+from arb_plugin.state.bridge import state_bridge_config
 
 
 class LiveNodeError(ArbPluginError):
@@ -262,7 +264,7 @@ def build_node_config(
     mode: TradingMode,
     session_id: str,
     logging: LoggingConfig,
-    state_bridge: ImportableActorConfig | None = None,
+    state_bridge: ImportableActorConfig,
 ) -> TradingNodeConfig:
     """The ``TradingNodeConfig`` for ``mode`` (clients, engines, strategy, actors)."""
     node = settings.node
@@ -271,7 +273,9 @@ def build_node_config(
         exec_clients: dict[str, Any] = {venue: sandbox_exec_config(settings, venue) for venue in VENUES}
     else:
         exec_clients = {"BINANCE": binance_exec_config(settings), "UPBIT": upbit_exec_config(settings)}
-    actors = [state_bridge] if state_bridge is not None else []
+    # The bridge first: NautilusTrader starts actors before strategies, and it puts the resume state in the
+    # cache before the strategy starts.
+    actors = [state_bridge]
     actors.append(
         ImportableActorConfig(
             actor_path=METRICS_ACTOR_PATH,
@@ -308,7 +312,7 @@ def build_node_config(
 # -- the running node ------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(repr=False)
 class LiveNode:
     """A built paper or live node with its logging, metrics and health server; :meth:`run` runs it."""
 
@@ -324,6 +328,9 @@ class LiveNode:
     failed: bool = False
     _stopping: bool = field(default=False, repr=False)
     _stdlib_handler: std_logging.Handler | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"LiveNode(mode={self.mode.value}, session={self.session_id})"
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -440,7 +447,7 @@ class LiveNode:
 
 def _health_checks(live: LiveNode) -> dict[str, Any]:
     settings = live.settings
-    schema = str(getattr(settings.state, "postgres_schema", "public"))
+    schema = settings.state.postgres_schema
     routing = live.node.kernel.data_engine.routing_map
 
     def engine_detail() -> str:
@@ -475,7 +482,7 @@ def build_live_node(
     if mode is TradingMode.LIVE:
         require_live_credentials(settings, confirm_live)
     session_id = session_id or new_session_id(mode)
-    schema = str(getattr(settings.state, "postgres_schema", "public"))
+    schema = settings.state.postgres_schema
     obs = settings.observability
     logging_manager = LoggingManager(
         settings.env,
@@ -509,7 +516,8 @@ def build_live_node(
             node.add_exec_client_factory("BINANCE", BinanceLiveExecClientFactory)
             node.add_exec_client_factory("UPBIT", _upbit_factories()[1])
         node.build()
-        _install_risk(node, settings)
+        # The risk guard, installed after build exactly as the backtest does (arb_plugin.risk.gate).
+        install_from_settings(node, settings, settings.strategy.data)
     except BaseException:
         router.close()
         logging_manager.stop()
@@ -554,12 +562,8 @@ def _upbit_factories() -> tuple[Any, Any]:
     return UpbitLiveDataClientFactory, UpbitLiveExecClientFactory
 
 
-def _state_bridge(settings: Settings, session_id: str, mode: TradingMode) -> ImportableActorConfig | None:
-    """The StateBridge actor, as in the backtest (``None`` until the state store is installed)."""
-    try:
-        from arb_plugin.state.bridge import state_bridge_config
-    except ImportError:
-        return None
+def _state_bridge(settings: Settings, session_id: str, mode: TradingMode) -> ImportableActorConfig:
+    """The StateBridge actor (``arb_plugin.state``), importable exactly as any other deployment loads it."""
     config = state_bridge_config(settings, session_id, mode.value)
     return ImportableActorConfig(
         actor_path="arb_plugin.state.bridge:StateBridge",
@@ -572,15 +576,6 @@ def _config_dict(config: Any) -> dict[str, Any]:
     import msgspec
 
     return {k: v for k, v in msgspec.structs.asdict(config).items() if v is not None}
-
-
-def _install_risk(node: TradingNode, settings: Settings) -> None:
-    """The risk guard, installed after build exactly as in the backtest (a no-op until it is installed)."""
-    try:
-        from arb_plugin.risk.gate import install_risk_guard
-    except ImportError:
-        return
-    install_risk_guard(node.kernel, settings)
 
 
 def instrument_ids(settings: Settings) -> list[InstrumentId]:

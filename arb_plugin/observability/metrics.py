@@ -10,7 +10,8 @@ Figures (the SPEC's names):
   ``quotes_per_minute`` but not averaged as zero latency;
 - ``avg_loop_latency_ms``: mean time from a quote's receipt (``ts_init``) to the strategy's decision
   (``DecisionLatency`` on ``DECISION_TOPIC``);
-- ``guard_triggers_per_minute``: orders denied by a guard and trading halts, in the window, per minute;
+- ``guard_triggers_per_minute``: the risk guard's actions (``GuardTriggered`` on ``GUARD_TRIGGER_TOPIC``:
+  denials, halts, day blocks, cooldowns; not the ``resume`` that lifts a halt), in the window, per minute;
 - ``pnl_change_1min``: realised PnL in KRW of the pairs closed in the window (exact decimal string).
 
 :class:`RollingMetrics` is pure (time is passed in): one bucket per second in a ring, so recording is O(1)
@@ -32,16 +33,14 @@ import msgspec
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.enums import LogColor
-from nautilus_trader.common.messages import TradingStateChanged
-from nautilus_trader.core.message import Event
 from nautilus_trader.model.data import QuoteTick
-from nautilus_trader.model.enums import TradingState
-from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.model.events import OrderFilled
 
 from arb_plugin.events import DECISION_TOPIC
+from arb_plugin.events import GUARD_TRIGGER_TOPIC
 from arb_plugin.events import PAIR_CLOSED_TOPIC
 from arb_plugin.events import DecisionLatency
+from arb_plugin.events import GuardTriggered
 from arb_plugin.events import PairClosed
 from arb_plugin.events import parse_order_tags
 from arb_plugin.observability.keys import metrics_key
@@ -63,19 +62,21 @@ class MetricsSnapshot(msgspec.Struct, frozen=True):
     pnl_change_1min: str  # KRW, exact
     ws_latency_ms_by_venue: dict[str, float] = {}
     quotes_per_minute: float = 0.0
+    quotes_per_minute_by_venue: dict[str, float] = {}
 
     def to_json(self) -> bytes:
         return msgspec.json.encode(self)
 
 
 class _Means:
-    """Per-key sums and counts over the ring (for the per-venue WS latency)."""
+    """Per-venue quote counts and latency sums over the ring."""
 
-    __slots__ = ("counts", "sums")
+    __slots__ = ("counts", "quotes", "sums")
 
     def __init__(self, size: int) -> None:
         self.sums: list[dict[str, int]] = [{} for _ in range(size)]
         self.counts: list[dict[str, int]] = [{} for _ in range(size)]
+        self.quotes: list[dict[str, int]] = [{} for _ in range(size)]
 
 
 class RollingMetrics:
@@ -113,6 +114,7 @@ class RollingMetrics:
             self._pnl[i] = Decimal(0)
             self._venues.sums[i].clear()
             self._venues.counts[i].clear()
+            self._venues.quotes[i].clear()
         return i
 
     def record_trade(self, ts_ns: int, count: int = 1) -> None:
@@ -125,13 +127,18 @@ class RollingMetrics:
     def record_guard_trigger(self, ts_ns: int, count: int = 1) -> None:
         self._guards[self._slot(ts_ns)] += count
 
-    def record_quote(self, ts_ns: int) -> None:
+    def record_quote(self, ts_ns: int, venue: str) -> None:
         """A quote without an exchange timestamp (counted, no latency)."""
-        self._quotes[self._slot(ts_ns)] += 1
+        i = self._slot(ts_ns)
+        self._quotes[i] += 1
+        quotes = self._venues.quotes[i]
+        quotes[venue] = quotes.get(venue, 0) + 1
 
     def record_ws_latency(self, ts_ns: int, venue: str, latency_ns: int) -> None:
         i = self._slot(ts_ns)
         self._quotes[i] += 1
+        quotes = self._venues.quotes[i]
+        quotes[venue] = quotes.get(venue, 0) + 1
         self._ws_sum[i] += latency_ns
         self._ws_n[i] += 1
         sums = self._venues.sums[i]
@@ -157,7 +164,10 @@ class RollingMetrics:
         loop_n = sum(self._loop_n[i] for i in live)
         venue_sums: dict[str, int] = {}
         venue_counts: dict[str, int] = {}
+        venue_quotes: dict[str, int] = {}
         for i in live:
+            for venue, n in self._venues.quotes[i].items():
+                venue_quotes[venue] = venue_quotes.get(venue, 0) + n
             for venue, total in self._venues.sums[i].items():
                 venue_sums[venue] = venue_sums.get(venue, 0) + total
                 venue_counts[venue] = venue_counts.get(venue, 0) + self._venues.counts[i][venue]
@@ -172,6 +182,7 @@ class RollingMetrics:
             pnl_change_1min=str(sum((self._pnl[i] for i in live), Decimal(0))),
             ws_latency_ms_by_venue={v: venue_sums[v] / venue_counts[v] / 1e6 for v in sorted(venue_sums)},
             quotes_per_minute=sum(self._quotes[i] for i in live) * per_minute,
+            quotes_per_minute_by_venue={v: venue_quotes[v] * per_minute for v in sorted(venue_quotes)},
         )
 
 
@@ -217,6 +228,10 @@ def render_prometheus(
             if value is None:
                 continue
             lines.append(f"{metric}{_label_text(scope_labels)} {value}")
+    lines.append("# HELP arb_venue_quotes_per_minute Quotes received per venue in the rolling window, per minute.")
+    lines.append("# TYPE arb_venue_quotes_per_minute gauge")
+    for venue, value in snapshot.quotes_per_minute_by_venue.items():
+        lines.append(f"arb_venue_quotes_per_minute{_label_text({**labels, 'venue': venue})} {value}")
     lines.append("# HELP arb_ws_latency_ms Mean quote latency per venue in the window (ms).")
     lines.append("# TYPE arb_ws_latency_ms gauge")
     for venue, value in snapshot.ws_latency_ms_by_venue.items():
@@ -288,10 +303,10 @@ class MetricsCollector(Actor):
     Feed :class:`RollingMetrics` from the message bus and flush it every second.
 
     Subscribes (passively, without asking any client for data) to quotes (``data.quotes.*``), fills
-    (``events.fills.*``), order events (``events.order.*``: ``OrderDenied``), risk events
-    (``events.risk``: halts), the strategy's decisions (``DECISION_TOPIC``) and closed pairs
-    (``PAIR_CLOSED_TOPIC``). Error counts come from the :class:`LoggingManager` bound with :meth:`bind`,
-    which also gives the sink; without a sink the snapshot is only kept in memory (``latest``).
+    (``events.fills.*``), the risk guard's actions (``GUARD_TRIGGER_TOPIC``), the strategy's decisions
+    (``DECISION_TOPIC``) and closed pairs (``PAIR_CLOSED_TOPIC``). Error counts come from the
+    :class:`LoggingManager` bound with :meth:`bind`, which also gives the sink; without a sink the snapshot
+    is only kept in memory (``latest``).
     """
 
     FLUSH_TIMER = "arb-metrics-flush"
@@ -307,6 +322,7 @@ class MetricsCollector(Actor):
         self._error_count: Callable[[], int] | None = None
         self._errors_seen = 0
         self._inflight: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.latest: MetricsSnapshot | None = None
         self.latest_by_symbol: dict[str, MetricsSnapshot] = {}
         self.flushes = 0
@@ -322,10 +338,13 @@ class MetricsCollector(Actor):
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def on_start(self) -> None:
+        try:  # live: the node's loop (backtest: none, everything runs inline on simulated time)
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
         self.msgbus.subscribe("data.quotes.*", self._on_quote)
         self.msgbus.subscribe("events.fills.*", self._on_fill)
-        self.msgbus.subscribe("events.order.*", self._on_order_event)
-        self.msgbus.subscribe("events.risk", self._on_risk_event)
+        self.msgbus.subscribe(GUARD_TRIGGER_TOPIC, self._on_guard_triggered)
         self.msgbus.subscribe(DECISION_TOPIC, self._on_decision)
         self.msgbus.subscribe(PAIR_CLOSED_TOPIC, self._on_pair_closed)
         self.clock.set_timer_ns(self.FLUSH_TIMER, self._flush_ns, 0, 0, self._on_flush)
@@ -338,8 +357,7 @@ class MetricsCollector(Actor):
         for topic, handler in (
             ("data.quotes.*", self._on_quote),
             ("events.fills.*", self._on_fill),
-            ("events.order.*", self._on_order_event),
-            ("events.risk", self._on_risk_event),
+            (GUARD_TRIGGER_TOPIC, self._on_guard_triggered),
             (DECISION_TOPIC, self._on_decision),
             (PAIR_CLOSED_TOPIC, self._on_pair_closed),
         ):
@@ -356,7 +374,7 @@ class MetricsCollector(Actor):
 
     def _on_quote(self, quote: QuoteTick) -> None:
         if quote.ts_event == quote.ts_init:  # the venue sent no timestamp (Binance bookTicker): no latency
-            self.metrics.record_quote(quote.ts_init)
+            self.metrics.record_quote(quote.ts_init, quote.instrument_id.venue.value)
         else:
             self.metrics.record_ws_latency(
                 quote.ts_init, quote.instrument_id.venue.value, quote.ts_init - quote.ts_event,
@@ -369,13 +387,11 @@ class MetricsCollector(Actor):
         if symbol is not None:
             self._symbol_metrics(symbol).record_trade(fill.ts_init)
 
-    def _on_order_event(self, event: Event) -> None:
-        if isinstance(event, OrderDenied):
-            self.metrics.record_guard_trigger(event.ts_init)
-
-    def _on_risk_event(self, event: Event) -> None:
-        if isinstance(event, TradingStateChanged) and event.state == TradingState.HALTED:
-            self.metrics.record_guard_trigger(event.ts_init)
+    def _on_guard_triggered(self, event: GuardTriggered) -> None:
+        if event.action != "resume":
+            self.metrics.record_guard_trigger(event.ts_event)
+            if event.symbol is not None:
+                self._symbol_metrics(event.symbol).record_guard_trigger(event.ts_event)
 
     def _on_decision(self, sample: DecisionLatency) -> None:
         self.metrics.record_loop_latency(sample.ts_event, sample.latency_ns)
@@ -389,7 +405,13 @@ class MetricsCollector(Actor):
     # -- flush -------------------------------------------------------------------------------------
 
     def _on_flush(self, event: Any) -> None:
-        self._flush(event.ts_event)
+        # A live clock calls timer callbacks on its own thread, not the event loop's: hop onto the loop, so the
+        # window is only ever touched from the thread the message bus handlers run on.
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._flush, event.ts_event)
+        else:
+            self._flush(event.ts_event)
 
     def _flush(self, now_ns: int) -> None:
         if self._error_count is not None:
@@ -403,11 +425,9 @@ class MetricsCollector(Actor):
         if self._inflight is not None and not self._inflight.done():
             self.skipped_flushes += 1  # the previous batch is still on the wire: never queue behind it
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        if self._loop is None or self._loop.is_closed():
             return  # no loop (backtest): the snapshot stays in memory
-        self._inflight = loop.create_task(self._publish(self.latest, self.latest_by_symbol))
+        self._inflight = self._loop.create_task(self._publish(self.latest, self.latest_by_symbol))
 
     async def _publish(self, snapshot: MetricsSnapshot, per_symbol: dict[str, MetricsSnapshot]) -> None:
         assert self._sink is not None

@@ -271,6 +271,10 @@ def render_dashboard(
         f"  pnl change (1 min)      {portfolio.pnl_change_1min:>10} KRW",
         f"  quotes / min            {_fmt(portfolio.quotes_per_minute):>14}",
     ]
+    if portfolio.quotes_per_minute_by_venue:
+        lines.append("  quotes / min by venue: " + ", ".join(
+            f"{venue} {value:,.0f}" for venue, value in portfolio.quotes_per_minute_by_venue.items()
+        ))
     if portfolio.ws_latency_ms_by_venue:
         lines.append("")
         lines.append("  ws latency by venue: " + ", ".join(

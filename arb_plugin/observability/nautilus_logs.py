@@ -67,6 +67,7 @@ _RULES: tuple[tuple[str, LogCategory], ...] = (
     ("httpclient", LogCategory.EXCHANGE),
     ("nautilus_binance", LogCategory.EXCHANGE),
     ("execengine", LogCategory.TRADE),
+    ("matchingengine", LogCategory.TRADE),
     ("orderemulator", LogCategory.TRADE),
     ("strategy", LogCategory.TRADE),
     ("dataengine", LogCategory.ENGINE),
@@ -84,8 +85,9 @@ def nautilus_category(component: str) -> LogCategory:
     The category of a NautilusTrader component's log line.
 
     ``BinanceWebSocketClient`` -> WEBSOCKET, ``RiskEngine`` -> RISK, ``BinanceSpotDataClient-BINANCE`` ->
-    EXCHANGE, ``ExecEngine`` / ``ArbitrageStrategy-000`` -> TRADE, ``Portfolio`` -> POSITION,
-    ``StateBridge`` / ``Cache`` -> SYNC, ``DataEngine`` / ``TradingNode`` -> ENGINE; anything else SYSTEM.
+    EXCHANGE, ``ExecEngine`` / ``OrderMatchingEngine(UPBIT)`` (paper fills) / ``ArbitrageStrategy-000`` ->
+    TRADE, ``Portfolio`` -> POSITION, ``StateBridge`` / ``Cache`` -> SYNC, ``DataEngine`` / ``TradingNode`` ->
+    ENGINE; anything else SYSTEM.
     """
     key = component.lower()
     for needle, category in _RULES:

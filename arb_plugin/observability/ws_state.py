@@ -4,7 +4,8 @@ Is a venue's market-data WebSocket connected? (for ``/health``: ``ws_binance``, 
 NautilusTrader's data clients do not publish their connection state; a ``LiveMarketDataClient`` stays
 "connected" while its socket reconnects underneath. So the probe asks the socket itself:
 
-- a client that offers ``ws_connection_state() -> (bool, str)`` (our Upbit adapter) is asked directly;
+- our Upbit data client exposes its one multiplexed socket publicly: ``ws_client.is_connected`` and
+  ``ws_client.subscriptions``;
 - NautilusTrader's Binance data client keeps two ``BinanceWebSocketClient`` s, ``_ws_client`` (trades,
   bars, tickers) and ``_ws_public_client`` (``bookTicker``, depth); each keeps one Rust ``WebSocketClient``
   per connection in ``_clients``, which answers ``is_active()`` / ``is_reconnecting()`` (a socket that is
@@ -41,8 +42,15 @@ def venue_ws_state(client: Any) -> tuple[bool, str]:
     """``(connected, detail)`` for a venue's data client (``None``: no client registered)."""
     if client is None:
         return False, "no data client for this venue"
-    probe = getattr(client, "ws_connection_state", None)
-    if callable(probe):
-        ok, detail = probe()
-        return bool(ok), str(detail)
+    ws = getattr(client, "ws_client", None)
+    if ws is not None and hasattr(ws, "is_connected"):
+        return upbit_ws_state(ws)
     return binance_ws_state(client)
+
+
+def upbit_ws_state(ws: Any) -> tuple[bool, str]:
+    """``(connected, detail)`` of ``adapters.upbit``'s public WebSocket client (public API)."""
+    codes = sum(len(c) for c in ws.subscriptions.values())
+    if ws.is_connected:
+        return True, f"connected, {codes} subscribed code(s)"
+    return False, f"not connected ({codes} subscribed code(s); reconnecting, REST polling meanwhile)"

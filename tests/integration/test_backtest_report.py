@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
-
 REPO = Path(__file__).resolve().parents[2]
 D = Decimal
 
@@ -101,8 +100,9 @@ def test_positions_csv_lists_both_venues(report):
 
 def test_window_options(tmp_path):
     out = tmp_path / "r"
-    r = arb("backtest", "--start", "2024-12-03", "--end", "2024-12-05", "--out", str(out), "--no-progress",
-            "--no-tearsheet")
+    r = arb(
+        "backtest", "--start", "2024-12-03", "--end", "2024-12-05", "--out", str(out), "--no-progress", "--no-tearsheet"
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["run"]["start"].startswith("2024-12-03") and summary["run"]["end"].startswith("2024-12-05")
@@ -110,8 +110,17 @@ def test_window_options(tmp_path):
 
 def test_other_catalog_folder(tmp_path):
     shutil.copytree(REPO / "catalog", tmp_path / "cat")
-    r = arb("backtest", "--catalog", str(tmp_path / "cat"), "--out", str(tmp_path / "r"), "--no-progress",
-            "--no-tearsheet", "--end", "2024-11-25")
+    r = arb(
+        "backtest",
+        "--catalog",
+        str(tmp_path / "cat"),
+        "--out",
+        str(tmp_path / "r"),
+        "--no-progress",
+        "--no-tearsheet",
+        "--end",
+        "2024-11-25",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
 
 
@@ -135,7 +144,12 @@ def test_bad_setting_from_environment_stops_start_up(tmp_path):
     import os
 
     env = dict(os.environ, ARB_STRATEGY__TRADE_SIZE="-0.5")
-    r = subprocess.run([sys.executable, "-m", "arb_plugin.cli", "backtest", "--out", str(tmp_path)],
-                       capture_output=True, text=True, cwd=REPO, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "arb_plugin.cli", "backtest", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
     assert r.returncode == 2 and "strategy.trade_size = '-0.5'" in r.stderr and "greater than 0" in r.stderr
     assert not (tmp_path / "summary.json").exists()

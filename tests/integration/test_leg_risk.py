@@ -26,7 +26,6 @@ from tests.support import ns
 from tests.support import run_strategy
 from tests.support import strategy_config
 
-
 D = Decimal
 START, END = "2024-11-21 03:00", "2024-11-21 21:00"
 ENTRY = ns("2024-11-21 03:09")
@@ -193,11 +192,16 @@ def test_partial_fill_rehedge_policy_completes_the_lagging_leg():
     config = strategy_config(leg_risk_policy="rehedge", max_rehedge_attempts=3)
     engine_, strategy, recorder = run_strategy(START, END, config, engine=engine)
     try:
-        upbit = [(f.ts_event, f.last_qty.as_decimal(), o.tags) for f, o in fills_of(engine)
-                 if o.instrument_id.venue.value == "UPBIT" and f.ts_event == ENTRY]
+        upbit = [
+            (f.ts_event, f.last_qty.as_decimal(), o.tags)
+            for f, o in fills_of(engine)
+            if o.instrument_id.venue.value == "UPBIT" and f.ts_event == ENTRY
+        ]
         assert [q for _, q, _ in upbit] == [D("0.004"), D("0.004"), D("0.002")]
         assert [next(t for t in tags if t.startswith("intent=")) for _, _, tags in upbit] == [
-            "intent=entry", "intent=rehedge", "intent=rehedge",
+            "intent=entry",
+            "intent=rehedge",
+            "intent=rehedge",
         ]
         opened = [s for s in recorder.states if s.status is PairStatus.OPEN][0]
         assert D(opened.quantity) == D("0.01")

@@ -6,6 +6,7 @@ The expected trades are recomputed here from the catalog bars with the pure spre
 the strategy's integer screen and state machine.
 """
 
+from decimal import ROUND_FLOOR
 from decimal import Decimal
 
 import pytest
@@ -33,6 +34,10 @@ HALF_SPREAD = D(2)
 Q = D("0.000001")
 
 
+def floor_q(x: Decimal) -> Decimal:
+    return x.quantize(Q, rounding=ROUND_FLOOR)
+
+
 def expected_trades(
     entry_bps: Decimal,
     exit_bps: Decimal,
@@ -43,7 +48,8 @@ def expected_trades(
     Replay the lifecycle on the bars: (ts, "enter"|"exit", direction).
 
     With ``window_mins``, thresholds are relative to the mean edge of each direction over the previous
-    ``window_mins`` minutes (one sample a minute, the current minute excluded).
+    ``window_mins`` minutes (one sample a minute, the current minute excluded; samples and means floored to
+    1e-6 bps).
     """
     cat = ParquetDataCatalog(str(CATALOG))
     binance = {b.ts_init: b.close.as_decimal() for b in cat.bars(bar_types=[BINANCE_BARS])}
@@ -61,9 +67,9 @@ def expected_trades(
         if window_mins is not None:
             samples = [s for s in samples if s[0] > ts - window_mins * 60 * 10**9]
             if len(samples) >= min_samples:
-                base_a = (sum(s[1] for s in samples) / len(samples)).quantize(Q)
-                base_b = (sum(s[2] for s in samples) / len(samples)).quantize(Q)
-            samples.append((ts, a.bps.quantize(Q), b.bps.quantize(Q)))
+                base_a = floor_q(sum(s[1] for s in samples) / len(samples))
+                base_b = floor_q(sum(s[2] for s in samples) / len(samples))
+            samples.append((ts, floor_q(a.bps), floor_q(b.bps)))
             if len(samples) <= min_samples:
                 continue
         if state is None:

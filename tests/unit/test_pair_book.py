@@ -12,7 +12,6 @@ from arb_plugin.events import PairStatus
 from arb_plugin.legs import LegOrder
 from arb_plugin.legs import PairBook
 from arb_plugin.legs import VenueLeg
-from arb_plugin.market import LegQuote
 from arb_plugin.sizing import VenueRules
 from arb_plugin.sizing import size_entry
 
@@ -112,28 +111,70 @@ def test_sizing_refuses_without_inventory():
     assert s.quantity is None and "base inventory on the sell venue" in s.reason
 
 
+def runtime(**overrides):
+    from arb_plugin.instruments import btcusdt_binance
+    from arb_plugin.instruments import fx_proxy_instrument
+    from arb_plugin.instruments import krw_btc_upbit
+    from arb_plugin.pair_runtime import PairRuntime
+    from arb_plugin.pairs import make_pair
+    from arb_plugin.strategy import ArbitrageStrategyConfig
+
+    config = ArbitrageStrategyConfig(pairs=[make_pair("BTC")], **overrides)
+    pair = PairRuntime(config.pairs[0], btcusdt_binance(), krw_btc_upbit(), fx_proxy_instrument(), config)
+    pair.set_thresholds(0, -1)
+    return pair
+
+
 def test_outlier_is_kept_out_until_confirmed():
-    q = LegQuote(jump_pct=D(5), confirm_count=3)
-    assert q.update(100, 102, ts=1) and q.ready
-    assert not q.update(200, 202, ts=2)  # +98 %: suspect
-    assert not q.ready and (q.bid, q.ask) == (100, 102)  # last good print kept
-    assert not q.update(200, 202, ts=3)
-    assert q.update(200, 202, ts=4) and q.ready  # third in a row confirms the new level
-    assert q.update(203, 205, ts=5)  # +1.5 %: normal
-    assert q.outliers == 3
+    from arb_plugin.pair_runtime import ROLE_UPBIT
+
+    pair = runtime(outlier_jump_pct=D(5), outlier_confirm_count=3)
+    q = pair.upbit
+    assert pair.on_print(q, ROLE_UPBIT, 100, 102, ts=1) == 0 and q.good
+    pair.on_print(q, ROLE_UPBIT, 200, 202, ts=2)  # +98 %: suspect
+    assert not q.good and (q.bid, q.ask) == (100, 102)  # last good print kept
+    pair.on_print(q, ROLE_UPBIT, 200, 202, ts=3)
+    assert not q.good
+    pair.on_print(q, ROLE_UPBIT, 200, 202, ts=4)
+    assert q.good and (q.bid, q.ask, q.ts) == (200, 202, 4)  # third in a row confirms the new level
+    pair.on_print(q, ROLE_UPBIT, 203, 205, ts=5)  # +1.5 %: normal
+    assert q.good and q.outliers == 3
 
 
 def test_crossed_or_empty_book_is_never_taken():
-    q = LegQuote(D(5), 1)
-    assert not q.update(0, 10, ts=1) and not q.update(11, 10, ts=2) and not q.ready
+    from arb_plugin.pair_runtime import ROLE_BINANCE
+
+    pair = runtime(outlier_confirm_count=1)
+    q = pair.binance
+    pair.on_print(q, ROLE_BINANCE, 0, 10, ts=1)
+    pair.on_print(q, ROLE_BINANCE, 11, 10, ts=2)
+    assert not q.good and q.ts == 0
+
+
+def test_fx_print_reports_a_changed_rate():
+    from arb_plugin.pair_runtime import FX_CHANGED
+    from arb_plugin.pair_runtime import ROLE_FX
+
+    pair = runtime()
+    assert pair.on_print(pair.fx, ROLE_FX, 14 * 10**18, 14 * 10**18, ts=1) == FX_CHANGED
+    assert pair.fx_rate() == D(1400)
 
 
 def test_baseline_window_and_readiness():
     b = RollingBaseline(window_mins=3, min_samples=2)
     assert b.due(MIN)
-    b.add(MIN, D(10))
+    b.add(MIN, 10_000_000)  # 10 bps in 1e-6 bps units
     assert not b.ready and not b.due(MIN + 1)
-    b.add(2 * MIN, D(20))
-    assert b.ready and b.mean_bps == D(15)
-    b.add(5 * MIN, D(40))  # the first two fall out of the 3-minute window
-    assert b.count == 1 and b.mean_bps == D(40) and b.mean_units() == 40_000_000
+    b.add(2 * MIN, 20_000_001)
+    assert b.ready and b.mean_units() == 15_000_000 and b.mean_bps == D(15)  # floored
+    b.prune(4 * MIN)  # as of minute 4, the first sample is 3 minutes old: out of the window
+    assert b.count == 1 and b.mean_units() == 20_000_001
+    b.add(5 * MIN, -40_000_000)
+    assert b.count == 1 and b.mean_bps == D(-40)
+
+
+def test_baseline_floors_negative_means():
+    b = RollingBaseline(window_mins=10, min_samples=1)
+    b.add(MIN, -1)
+    b.add(2 * MIN, 0)
+    assert b.mean_units() == -1  # -0.5 floored

@@ -70,8 +70,8 @@ class FakeBinanceSpot:
         Quotes per symbol (``"BTCUSDT"``).
     api_key, api_secret : str, optional
         When given, signed endpoints require them.
-    tick_interval_s : float
-        Time between quote frames.
+    tick_interval_s : float, optional
+        Time between quote frames; ``None``: no frames of its own, the caller drives :meth:`tick`.
     """
 
     def __init__(
@@ -80,7 +80,7 @@ class FakeBinanceSpot:
         replay: dict[str, QuoteReplay],
         api_key: str | None = None,
         api_secret: str | None = None,
-        tick_interval_s: float = 0.05,
+        tick_interval_s: float | None = 0.05,
         fee: str = "0.00100000",
     ) -> None:
         self.symbols = {s["symbol"]: s for s in symbols}
@@ -131,7 +131,8 @@ class FakeBinanceSpot:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self._loop = asyncio.get_running_loop()
-        self._ticker = asyncio.create_task(self._tick_forever())
+        if self.tick_interval_s is not None:
+            self._ticker = asyncio.create_task(self._tick_forever())
 
     async def stop(self) -> None:
         if self._ticker is not None:
@@ -324,26 +325,34 @@ class FakeBinanceSpot:
         await conn.ws.send_str(json.dumps({"result": result, "id": req_id}))
 
     async def _tick_forever(self) -> None:
+        assert self.tick_interval_s is not None
         while True:
             await asyncio.sleep(self.tick_interval_s)
-            frames: dict[str, str] = {}
-            for symbol, replay in self.replay.items():
-                top = replay.next()
-                self.last_quote[symbol] = top
-                self._update_id += 1
-                stream = f"{symbol.lower()}@bookTicker"
-                frames[stream] = json.dumps({
-                    "stream": stream,
-                    "data": {"u": self._update_id, "s": symbol, "b": fmt8(top.bid), "B": fmt8(top.bid_qty),
-                             "a": fmt8(top.ask), "A": fmt8(top.ask_qty)},
-                }, separators=(",", ":"))
-            for conn in list(self.connections):
-                for stream in conn.streams:
-                    frame = frames.get(stream)
-                    if frame is None or conn.ws.closed:
-                        continue
-                    try:
-                        await conn.ws.send_str(frame)
-                        self.frames_sent += 1
-                    except (ConnectionError, RuntimeError):
-                        break
+            await self.tick()
+
+    async def tick(self) -> int:
+        """Send every connection the next quote of each symbol it subscribed to; return frames sent."""
+        frames: dict[str, str] = {}
+        for symbol, replay in self.replay.items():
+            top = replay.next()
+            self.last_quote[symbol] = top
+            self._update_id += 1
+            stream = f"{symbol.lower()}@bookTicker"
+            frames[stream] = json.dumps({
+                "stream": stream,
+                "data": {"u": self._update_id, "s": symbol, "b": fmt8(top.bid), "B": fmt8(top.bid_qty),
+                         "a": fmt8(top.ask), "A": fmt8(top.ask_qty)},
+            }, separators=(",", ":"))
+        sent = 0
+        for conn in list(self.connections):
+            for stream in conn.streams:
+                frame = frames.get(stream)
+                if frame is None or conn.ws.closed:
+                    continue
+                try:
+                    await conn.ws.send_str(frame)
+                    sent += 1
+                except (ConnectionError, RuntimeError):
+                    break
+        self.frames_sent += sent
+        return sent

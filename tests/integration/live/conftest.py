@@ -9,22 +9,7 @@ import asyncpg
 import pytest
 import redis
 
-# The ``system_logs`` table exactly as the state store's migration 0001 defines it. Used until that
-# migration is on main; then the tests apply the migrations to their private schema instead.
-SYSTEM_LOGS_DDL = """
-CREATE TABLE system_logs (
-    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    session_id text,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    level      text        NOT NULL,
-    category   text        NOT NULL,
-    logger     text,
-    message    text        NOT NULL,
-    data       jsonb
-);
-CREATE INDEX system_logs_session_created_idx ON system_logs (session_id, created_at);
-CREATE INDEX system_logs_created_desc_idx ON system_logs (created_at DESC);
-"""
+from arb_plugin.state.migrate import migrate
 
 
 async def pg_fetch(dsn: str, schema: str, sql: str, *args: object) -> list[asyncpg.Record]:
@@ -37,12 +22,12 @@ async def pg_fetch(dsn: str, schema: str, sql: str, *args: object) -> list[async
 
 @pytest.fixture
 def logs_schema(pg_dsn: str, pg_schema: str) -> str:
-    """A private schema holding ``system_logs``."""
+    """A private schema with every migration applied (``system_logs`` among the tables)."""
 
     async def create() -> None:
-        conn = await asyncpg.connect(pg_dsn, server_settings={"search_path": pg_schema})
+        conn = await asyncpg.connect(pg_dsn)
         try:
-            await conn.execute(SYSTEM_LOGS_DDL)
+            await migrate(conn, schema=pg_schema)
         finally:
             await conn.close()
 

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 import redis
 
+from arb_plugin.observability.keys import log_stream_key
 from arb_plugin.observability.logging import LogCategory
 from arb_plugin.observability.logging import LoggingManager
 from arb_plugin.observability.logging import LoggingTargets
 from arb_plugin.settings import Environment
+from arb_plugin.state.keys import KeyBuilder
 from tests.integration.live.conftest import pg_fetch
 
 pytestmark = pytest.mark.integration
@@ -35,7 +37,7 @@ def test_redis_stream_is_capped_at_maxlen(tmp_path: Path, redis_url: str, unique
         log.info(f"frame {i}", venue="BINANCE")
     manager.stop()
     key = manager.stream_key
-    assert key == f"arbitrage:{unique_id}:logs"  # tests use their own "environment" part
+    assert key == KeyBuilder(unique_id, None)(None, field="logs")  # tests use their own "environment" part
     assert redis_client.xlen(key) == 1000
     first = redis_client.xrange(key, count=1)[0][1]
     last = redis_client.xrevrange(key, count=1)[0][1]
@@ -112,7 +114,7 @@ def test_secrets_in_no_backend_and_nautilus_lines_routed_once(
     assert result.returncode == 0, result.stderr[-3000:]
     console = result.stdout + result.stderr
     log_file = (tmp_path / "arbitrage_development.log").read_text(encoding="utf-8")
-    stream = redis_client.xrange(f"arbitrage:{unique_id}:logs")
+    stream = redis_client.xrange(log_stream_key(unique_id))
     stream_text = json.dumps([fields for _, fields in stream])
     rows = asyncio.run(pg_fetch(pg_dsn, logs_schema, "SELECT * FROM system_logs ORDER BY id"))
     pg_text = json.dumps([dict(r) for r in rows], default=str)
@@ -164,4 +166,4 @@ def test_production_prints_nothing_of_nautilus_on_the_console(
     for marker in ("marker-nt-warning", "marker-nt-error", "marker-arb-warning", "marker-arb-error"):
         assert log_file.count(marker) == 1
     assert "marker-nt-info" not in log_file and "marker-arb-info" not in log_file
-    assert redis_client.xlen(f"arbitrage:{unique_id}:logs") == len(log_file.splitlines())
+    assert redis_client.xlen(log_stream_key(unique_id)) == len(log_file.splitlines())

@@ -11,6 +11,8 @@ import redis
 from arb_plugin.observability.metrics import MetricsSnapshot
 from arb_plugin.observability.metrics import RedisMetricsSink
 from arb_plugin.observability.metrics import RollingMetrics
+from arb_plugin.state.keys import Domain
+from arb_plugin.state.keys import KeyBuilder
 
 pytestmark = pytest.mark.integration
 S = 1_000_000_000
@@ -30,12 +32,13 @@ def test_flush_writes_metrics_keys_with_ttl(
         await sink.close()
 
     asyncio.run(flush())
-    key = f"arbitrage:dev:{unique_id}:METRICS"
+    keys = KeyBuilder("dev", unique_id)
+    key = keys(Domain.METRICS)
     stored = msgspec.json.decode(redis_client.get(key), type=MetricsSnapshot)
     assert stored == snap
     assert stored.trades_per_minute == 3
     assert 115 <= redis_client.ttl(key) <= 120
     for symbol in ("BTCUSDT", "ETHUSDT"):
-        assert 115 <= redis_client.ttl(f"{key}:{symbol}") <= 120
-    eth = msgspec.json.decode(redis_client.get(f"{key}:ETHUSDT"), type=MetricsSnapshot)
+        assert 115 <= redis_client.ttl(keys(Domain.METRICS, symbol)) <= 120
+    eth = msgspec.json.decode(redis_client.get(keys(Domain.METRICS, "ETHUSDT")), type=MetricsSnapshot)
     assert eth.trades_per_minute == 0

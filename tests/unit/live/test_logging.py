@@ -193,6 +193,7 @@ def test_secrets_never_reach_file_or_console(tmp_path: Path) -> None:
         ("ArbRiskGate", LogCategory.RISK),
         ("GlobalGuard", LogCategory.GUARD),
         ("ExecEngine", LogCategory.TRADE),
+        ("OrderMatchingEngine(UPBIT)", LogCategory.TRADE),
         ("ArbitrageStrategy-000", LogCategory.TRADE),
         ("Portfolio", LogCategory.POSITION),
         ("StateBridge-000", LogCategory.SYNC),

@@ -34,7 +34,7 @@ def test_sixty_second_window_by_hand() -> None:
     m.record_ws_latency(T0 + 1 * S, "UPBIT", 12 * MS)
     m.record_ws_latency(T0 + 2 * S, "UPBIT", 18 * MS)
     m.record_ws_latency(T0 + 3 * S, "BINANCE", 3 * MS)
-    m.record_quote(T0 + 3 * S)
+    m.record_quote(T0 + 3 * S, "BINANCE")
     m.record_loop_latency(T0 + 4 * S, 200_000)
     m.record_loop_latency(T0 + 5 * S, 400_000)
     m.record_pnl(T0 + 6 * S, Decimal("15000.5"))
@@ -47,6 +47,7 @@ def test_sixty_second_window_by_hand() -> None:
     assert snap.avg_ws_latency_ms == pytest.approx((12 + 18 + 3) / 3)
     assert snap.ws_latency_ms_by_venue == {"BINANCE": pytest.approx(3.0), "UPBIT": pytest.approx(15.0)}
     assert snap.quotes_per_minute == 4
+    assert snap.quotes_per_minute_by_venue == {"BINANCE": 2, "UPBIT": 2}
     assert snap.avg_loop_latency_ms == pytest.approx(0.3)
     assert snap.pnl_change_1min == "12500.25"
 
@@ -82,6 +83,7 @@ def test_prometheus_text() -> None:
         ts=T0, window_secs=60, trades_per_minute=4.0, errors_per_minute=0.0, avg_ws_latency_ms=1.5,
         avg_loop_latency_ms=None, guard_triggers_per_minute=1.0, pnl_change_1min="-12.5",
         ws_latency_ms_by_venue={"UPBIT": 1.5}, quotes_per_minute=120.0,
+        quotes_per_minute_by_venue={"BINANCE": 80.0, "UPBIT": 40.0},
     )
     per_symbol = {"BTCUSDT": MetricsSnapshot(
         ts=T0, window_secs=60, trades_per_minute=4.0, errors_per_minute=0.0, avg_ws_latency_ms=None,
@@ -96,6 +98,7 @@ def test_prometheus_text() -> None:
     portfolio_loop = 'arb_avg_loop_latency_ms{env="development",session="s\\"1"}'
     assert not any(line.startswith(portfolio_loop) for line in lines)
     assert 'arb_ws_latency_ms{env="development",session="s\\"1",venue="UPBIT"} 1.5' in lines
+    assert 'arb_venue_quotes_per_minute{env="development",session="s\\"1",venue="BINANCE"} 80.0' in lines
     for name in ("trades_per_minute", "errors_per_minute", "avg_ws_latency_ms", "avg_loop_latency_ms",
                  "guard_triggers_per_minute", "pnl_change_1min"):
         assert f"# HELP arb_{name} " in text

@@ -22,9 +22,11 @@ from nautilus_trader.test_kit.providers import TestInstrumentProvider
 from nautilus_trader.trading.strategy import Strategy
 
 from arb_plugin.events import DECISION_TOPIC
+from arb_plugin.events import GUARD_TRIGGER_TOPIC
 from arb_plugin.events import PAIR_CLOSED_TOPIC
 from arb_plugin.events import DecisionLatency
 from arb_plugin.events import Direction
+from arb_plugin.events import GuardTriggered
 from arb_plugin.events import OrderIntent
 from arb_plugin.events import PairClosed
 from arb_plugin.events import order_tags
@@ -37,7 +39,8 @@ INSTRUMENT = TestInstrumentProvider.btcusdt_binance()
 
 
 class _Emitter(Strategy):
-    """Trades twice, gets one order denied, publishes two decisions and one closed pair."""
+    """Trades twice, gets one order denied by NautilusTrader (not a guard), publishes two decisions, two guard
+    triggers and a resume, and one closed pair."""
 
     def __init__(self) -> None:
         super().__init__(StrategyConfig(strategy_id="EMITTER-001"))
@@ -56,9 +59,14 @@ class _Emitter(Strategy):
             self.submit_order(order)
             sample = DecisionLatency("BTCUSDT", 100_000 * self.quotes, tick.ts_init)
             self.msgbus.publish(DECISION_TOPIC, sample)
-        if self.quotes == 4:  # over the account's free balance: denied by the RiskEngine
+        if self.quotes == 4:  # over the account's free balance: denied by NautilusTrader's own checks
             too_big = self.order_factory.market(INSTRUMENT.id, OrderSide.BUY, Quantity.from_str("50"))
             self.submit_order(too_big)
+        if self.quotes == 6:
+            for action in ("deny", "halt", "resume"):
+                self.msgbus.publish(GUARD_TRIGGER_TOPIC, GuardTriggered(
+                    "MAX_SYMBOL_POSITION", action, "BTCUSDT" if action == "deny" else None, "test", tick.ts_init,
+                ))
         if self.quotes == 5:
             self.msgbus.publish(
                 PAIR_CLOSED_TOPIC,
@@ -86,13 +94,15 @@ def test_collector_reads_quotes_fills_denials_decisions_and_pnl() -> None:
     snap = collector.latest
     assert snap is not None
     assert snap.trades_per_minute == 2
-    assert snap.guard_triggers_per_minute == 1
+    assert snap.guard_triggers_per_minute == 2  # deny + halt; neither the resume nor a non-guard denial
     assert snap.avg_ws_latency_ms == 4.0
     assert snap.ws_latency_ms_by_venue == {"BINANCE": 4.0}
     assert snap.quotes_per_minute == 10
+    assert snap.quotes_per_minute_by_venue == {"BINANCE": 10}
     assert snap.avg_loop_latency_ms == (0.2 + 0.3) / 2
     assert Decimal(snap.pnl_change_1min) == Decimal("-1234.5")
     per_symbol = collector.latest_by_symbol["BTCUSDT"]
     assert per_symbol.trades_per_minute == 2
     assert per_symbol.pnl_change_1min == "-1234.5"
+    assert per_symbol.guard_triggers_per_minute == 1
     engine.dispose()

@@ -53,10 +53,16 @@ def test_binance_states() -> None:
     assert binance_ws_state(object()) == (False, "no WebSocket client (adapter layout changed?)")
 
 
-def test_client_with_its_own_probe_and_missing_client() -> None:
-    class _Upbit:
-        def ws_connection_state(self) -> tuple[bool, str]:
-            return False, "reconnecting (attempt 2)"
+def test_upbit_client_and_missing_client() -> None:
+    class _UpbitWs:
+        is_connected = False
+        subscriptions = {"orderbook": ["KRW-BTC.1", "KRW-USDT.1"]}
 
-    assert venue_ws_state(_Upbit()) == (False, "reconnecting (attempt 2)")
+    class _Upbit:
+        ws_client = _UpbitWs()
+
+    upbit = _Upbit()
+    assert venue_ws_state(upbit) == (False, "not connected (2 subscribed code(s); reconnecting, REST polling meanwhile)")
+    upbit.ws_client.is_connected = True
+    assert venue_ws_state(upbit) == (True, "connected, 2 subscribed code(s)")
     assert venue_ws_state(None) == (False, "no data client for this venue")

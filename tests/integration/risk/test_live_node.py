@@ -1,0 +1,136 @@
+"""
+The guards in a live ``TradingNode`` (no venue clients: the orders never leave the process). The live engine
+runs its checks in its command queue; the guard must run there, deny with a real ``OrderDenied`` and let an
+exit through while NautilusTrader's state is HALTED.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from nautilus_trader.accounting.factory import AccountFactory
+from nautilus_trader.config import LiveExecEngineConfig
+from nautilus_trader.config import LiveRiskEngineConfig
+from nautilus_trader.config import LoggingConfig
+from nautilus_trader.config import PortfolioConfig
+from nautilus_trader.config import StrategyConfig
+from nautilus_trader.config import TradingNodeConfig
+from nautilus_trader.core.uuid import UUID4
+from nautilus_trader.live.node import TradingNode
+from nautilus_trader.model.currencies import KRW
+from nautilus_trader.model.currencies import USDT
+from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.enums import AccountType
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import TradingState
+from nautilus_trader.model.events import AccountState
+from nautilus_trader.model.events import OrderDenied
+from nautilus_trader.model.identifiers import AccountId
+from nautilus_trader.model.objects import AccountBalance
+from nautilus_trader.model.objects import Currency
+from nautilus_trader.model.objects import Money
+from nautilus_trader.model.objects import Price
+from nautilus_trader.model.objects import Quantity
+from nautilus_trader.trading.strategy import Strategy
+
+from arb_plugin.events import OrderIntent
+from arb_plugin.events import order_tags
+from arb_plugin.risk.gate import GuardedLiveRiskEngine
+from arb_plugin.risk.gate import install_risk_guard
+from tests.integration.risk.harness import BTC_B
+from tests.integration.risk.harness import BTC_U
+from tests.integration.risk.harness import FX
+from tests.integration.risk.harness import INSTRUMENTS
+from tests.integration.risk.harness import PAIRS
+from tests.integration.risk.harness import PRICES
+from tests.integration.risk.harness import no_limits
+
+
+class LiveScript(Strategy):
+    """Sends an over-limit entry and an exit at start, then stops the node."""
+
+    def __init__(self, node: TradingNode) -> None:
+        super().__init__(StrategyConfig(strategy_id="LiveScript-001"))
+        self.node = node
+        self.denied: dict[str, str] = {}
+        self.entry: Any = None
+        self.exit: Any = None
+
+    def on_start(self) -> None:
+        qty = Quantity.from_str("0.01001")
+        entry_tags = order_tags(OrderIntent.ENTRY, "BTCUSDT")
+        self.entry = self.order_factory.market(BTC_U, OrderSide.SELL, qty, tags=entry_tags)
+        self.exit = self.order_factory.market(BTC_B, OrderSide.SELL, qty, tags=order_tags(OrderIntent.EXIT, "BTCUSDT"))
+        self.submit_order(self.entry)
+        self.submit_order(self.exit)
+        self.clock.set_time_alert_ns("stop", self.clock.timestamp_ns() + 300_000_000, lambda _: self.node.stop())
+
+    def on_order_denied(self, event: OrderDenied) -> None:
+        self.denied[event.client_order_id.value] = event.reason
+
+
+def _account(venue: str, balances: list[Money]) -> AccountState:
+    return AccountState(
+        account_id=AccountId(f"{venue}-001"),
+        account_type=AccountType.CASH,
+        base_currency=None,
+        reported=True,
+        balances=[AccountBalance(m, Money(0, m.currency), m) for m in balances],
+        margins=[],
+        info={},
+        event_id=UUID4(),
+        ts_event=0,
+        ts_init=0,
+    )
+
+
+def test_live_node_denies_in_its_queue_and_lets_exits_through_halted() -> None:
+    node = TradingNode(
+        TradingNodeConfig(
+            trader_id="TESTER-001",
+            logging=LoggingConfig(log_level="ERROR"),
+            risk_engine=LiveRiskEngineConfig(graceful_shutdown_on_exception=True),
+            exec_engine=LiveExecEngineConfig(reconciliation=False, graceful_shutdown_on_exception=True),
+            portfolio=PortfolioConfig(use_mark_xrates=True),
+            timeout_connection=1,
+            timeout_reconciliation=1,
+            timeout_portfolio=1,
+            timeout_disconnection=0.1,
+            timeout_post_stop=0.1,
+            timeout_shutdown=0.5,
+        ),
+    )
+    strategy = LiveScript(node)
+    node.trader.add_strategy(strategy)
+    node.build()
+    try:
+        gate = install_risk_guard(node, no_limits(max_position_size=Decimal("850000")), PAIRS)
+        engine = node.kernel.risk_engine
+        assert isinstance(engine, GuardedLiveRiskEngine)
+        cache = node.kernel.cache
+        for instrument_id in (BTC_B, BTC_U, FX):
+            cache.add_instrument(INSTRUMENTS[instrument_id])
+            bid, ask = PRICES[instrument_id]
+            size = Quantity.from_str("10")
+            cache.add_quote_tick(QuoteTick(instrument_id, Price.from_str(bid), Price.from_str(ask), size, size, 0, 0))
+        btc = Currency.from_str("BTC")
+        cache.add_account(AccountFactory.create(_account("BINANCE", [Money(100_000, USDT), Money(1, btc)])))
+        cache.add_account(AccountFactory.create(_account("UPBIT", [Money(100_000_000, KRW), Money(1, btc)])))
+        cache.set_mark_xrate(USDT, KRW, 1400.0)
+        engine.set_trading_state(TradingState.HALTED)  # exits must still pass
+
+        node.run()
+
+        assert strategy.denied == {
+            strategy.entry.client_order_id.value: (
+                "MAX_POSITION_SIZE: KRW-BTC.UPBIT position 850,850 KRW after the order > limit 850,000 KRW"
+            ),
+        }
+        assert gate.trigger_counts == {"MAX_POSITION_SIZE": 1}
+        # the exit passed our guard and NautilusTrader's HALTED gateway: it reached the execution engine
+        # (which has no venue client here), the entry did not
+        assert strategy.exit.client_order_id.value not in strategy.denied
+        assert node.kernel.exec_engine.command_count == 1
+    finally:
+        node.dispose()

@@ -1,0 +1,246 @@
+"""
+Bad input: corrupt or foreign values under our keys and snapshot rows that do not validate are reported
+with the key/row and skipped; start-up does not crash and good state is not overwritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis
+
+from arb_plugin.events import GuardStateSnapshot
+from arb_plugin.events import LegFill
+from arb_plugin.events import PairSnapshot
+from arb_plugin.events import PairStatus
+from arb_plugin.state.keys import Domain
+from arb_plugin.state.keys import KeyBuilder
+from arb_plugin.state.store import StateStore
+from arb_plugin.state.validate import InvalidStateValue
+from arb_plugin.state.validate import decode_pair_snapshot
+
+from .conftest import make_store
+from .conftest import pg_fetch
+
+pytestmark = pytest.mark.integration
+
+
+def _snap(symbol: str, ts: int, status: PairStatus = PairStatus.OPEN, qty: str = "0.01") -> PairSnapshot:
+    return PairSnapshot(
+        symbol=symbol,
+        status=status,
+        ts_event=ts,
+        quantity=qty,
+        round_trips=3,
+        realized_pnl_krw="12500",
+        legs=(
+            LegFill("BTCUSDT.BINANCE", "BUY", qty, "97000.5"),
+            LegFill("KRW-BTC.UPBIT", "SELL", qty, "143000000"),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"{not json", "not a PairSnapshot"),
+        (b'{"symbol": "BTCUSDT"}', "not a PairSnapshot"),
+        (b'{"symbol":"BTCUSDT","status":"MAYBE","ts_event":1}', "not a PairSnapshot"),
+        (b'{"symbol":"BTCUSDT","status":"OPEN","ts_event":1,"quantity":"lots"}', "quantity='lots'"),
+        (
+            b'{"symbol":"BTCUSDT","status":"OPEN","ts_event":1,"realized_pnl_krw":"NaN"}',
+            "not a finite decimal",
+        ),
+    ],
+)
+def test_decoder_names_what_is_wrong(payload: bytes, reason: str) -> None:
+    with pytest.raises(InvalidStateValue, match=reason):
+        decode_pair_snapshot(payload)
+
+
+def _seed(store: StateStore, snaps: list[PairSnapshot]) -> None:
+    async def run() -> None:
+        await store.connect()
+        await store.start_session("live", None, 30)
+        await store.write([store.pair_snapshot_write(s) for s in snaps])
+        await store.close()
+
+    asyncio.run(run())
+
+
+def _load(store: StateStore) -> dict[str, PairSnapshot]:
+    async def run() -> dict[str, PairSnapshot]:
+        await store.connect()
+        try:
+            return await store.load_pair_snapshots()
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def test_corrupt_and_foreign_redis_values_are_reported_and_skipped(
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
+) -> None:
+    good = {s: _snap(s, 100) for s in ("BTCUSDT", "ETHUSDT", "XRPUSDT", "SOLUSDT")}
+    _seed(make_store(session_keys, redis_url, pg_dsn, schema), list(good.values()))
+    client = redis.Redis.from_url(redis_url)
+    btc, eth, xrp = (session_keys(Domain.SNAPSHOT, s) for s in ("BTCUSDT", "ETHUSDT", "XRPUSDT"))
+    client.set(btc, b"\x00\xffgarbage")  # corrupt bytes
+    client.delete(eth)
+    client.hset(eth, mapping={"foreign": "hash"})  # a foreign type under our key
+    client.set(xrp, _snap("ETHUSDT", 100).to_json())  # another symbol's snapshot
+    client.set(session_keys(Domain.SNAPSHOT, "DOGEUSDT"), b'{"symbol":"DOGEUSDT","status":"OPEN"}')  # no good row
+
+    problems: list[str] = []
+    loaded = _load(make_store(session_keys, redis_url, pg_dsn, schema, problems))
+
+    # Start-up did not crash; every symbol with a good copy (PostgreSQL) is restored, the corrupt one is not.
+    assert loaded == good
+    text = "\n".join(problems)
+    assert f"Redis key {btc}: not a PairSnapshot" in text
+    assert f"Redis key {eth} holds a hash, not a PairSnapshot" in text
+    assert f"Redis key {xrp} holds the snapshot of 'ETHUSDT'" in text
+    assert f"Redis key {session_keys(Domain.SNAPSHOT, 'DOGEUSDT')}: not a PairSnapshot" in text
+    # Good state was not overwritten: the rows are intact and Redis now holds the good values again.
+    rows = pg_fetch(pg_dsn, schema, "SELECT count(*) AS n FROM position_snapshots WHERE kind = 'SNAPSHOT'")
+    assert rows[0]["n"] == 4
+    assert decode_pair_snapshot(client.get(btc)) == good["BTCUSDT"]
+    assert decode_pair_snapshot(client.get(xrp)) == good["XRPUSDT"]
+    # The key is ours: the foreign hash is replaced by the good value, as the next write would do anyway.
+    assert decode_pair_snapshot(client.get(eth)) == good["ETHUSDT"]
+    client.close()
+
+
+def test_invalid_rows_are_reported_with_their_id_and_an_older_good_row_is_used(
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
+) -> None:
+    older = _snap("BTCUSDT", 100)
+    _seed(make_store(session_keys, redis_url, pg_dsn, schema), [older])
+    # Newer rows that do not validate (schema-valid JSON, wrong content), and Redis lost everything.
+    bad_rows = pg_fetch(
+        pg_dsn,
+        schema,
+        """
+        INSERT INTO position_snapshots (session_id, ts_event, symbol, kind, data) VALUES
+          ($1, 200, 'BTCUSDT', 'SNAPSHOT',
+           '{"symbol":"BTCUSDT","status":"OPEN","ts_event":200,"quantity":"x"}'),
+          ($1, 300, 'BTCUSDT', 'SNAPSHOT', '{"hello":"world"}')
+        RETURNING id
+        """,
+        session_keys.session_id,
+    )
+    client = redis.Redis.from_url(redis_url)
+    client.delete(session_keys(Domain.SNAPSHOT, "BTCUSDT"))
+
+    problems: list[str] = []
+    loaded = _load(make_store(session_keys, redis_url, pg_dsn, schema, problems))
+
+    assert loaded == {"BTCUSDT": older}
+    for row in bad_rows:
+        assert any(f"position_snapshots row id={row['id']} (SNAPSHOT BTCUSDT)" in p for p in problems), problems
+    assert decode_pair_snapshot(client.get(session_keys(Domain.SNAPSHOT, "BTCUSDT"))) == older  # healed
+    client.close()
+
+
+def test_a_corrupt_newer_row_never_replaces_a_good_redis_value(
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
+) -> None:
+    snap = _snap("BTCUSDT", 100)
+    _seed(make_store(session_keys, redis_url, pg_dsn, schema), [snap])
+    pg_fetch(
+        pg_dsn,
+        schema,
+        "INSERT INTO position_snapshots (session_id, ts_event, symbol, kind, data) "
+        "VALUES ($1, 999, 'BTCUSDT', 'SNAPSHOT', '[1, 2, 3]')",
+        session_keys.session_id,
+    )
+    problems: list[str] = []
+    assert _load(make_store(session_keys, redis_url, pg_dsn, schema, problems)) == {"BTCUSDT": snap}
+    assert any("not a PairSnapshot" in p for p in problems)
+
+
+def test_guard_state_round_trip_and_bad_guard_value(
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
+) -> None:
+    now = 1_700_000_000_000_000_000
+    guard = GuardStateSnapshot(
+        state={
+            "daily_pnl_krw": "-150000",
+            "peak_equity_krw": "250000000",
+            "halted": False,
+            "day": "2025-01-02",
+        },
+        cooldowns={"GLOBAL": now + 600 * 10**9, "BTCUSDT": now + 30 * 10**9, "ETHUSDT": now - 10**9},
+        ts_event=now,
+    )
+    store = make_store(session_keys, redis_url, pg_dsn, schema)
+
+    async def save() -> None:
+        await store.connect()
+        await store.start_session("live", None, 30)
+        await store.save_guard_state(guard)
+        await store.close()
+
+    asyncio.run(save())
+    client = redis.Redis.from_url(redis_url)
+    assert 0 < client.ttl(session_keys(Domain.GUARD)) <= 7200
+    assert 590 <= client.ttl(session_keys(Domain.COOLDOWN, "GLOBAL")) <= 600  # expires with the cooldown
+    assert 20 <= client.ttl(session_keys(Domain.COOLDOWN, "BTCUSDT")) <= 30
+    assert client.exists(session_keys(Domain.COOLDOWN, "ETHUSDT")) == 0  # already expired: not written
+
+    async def load(s: StateStore) -> GuardStateSnapshot | None:
+        await s.connect()
+        try:
+            return await s.load_guard_state()
+        finally:
+            await s.close()
+
+    assert asyncio.run(load(make_store(session_keys, redis_url, pg_dsn, schema))) == guard
+    # Redis lost it: PostgreSQL has it.
+    client.delete(session_keys(Domain.GUARD))
+    assert asyncio.run(load(make_store(session_keys, redis_url, pg_dsn, schema))) == guard
+    # A corrupt value under GUARD is reported and PostgreSQL's good copy wins.
+    client.set(session_keys(Domain.GUARD), b'{"state": 5}')
+    problems: list[str] = []
+    assert asyncio.run(load(make_store(session_keys, redis_url, pg_dsn, schema, problems))) == guard
+    assert any(f"Redis key {session_keys(Domain.GUARD)}: not a GuardStateSnapshot" in p for p in problems)
+    client.close()
+
+
+def test_bridge_config_from_settings_carries_no_secret() -> None:
+    import msgspec
+
+    from arb_plugin.settings import load_settings
+    from arb_plugin.state.bridge import state_bridge_config
+
+    settings = load_settings(
+        "development",
+        environ={
+            "ARB_POSTGRES_DSN": "postgresql://arb:pg-s3cret@db:5432/arb",
+            "ARB_REDIS_URL": "redis://:rd-s3cret@r:6379/0",
+        },
+    )
+    assert settings.postgres_dsn.endswith("@db:5432/arb")  # the secret DSN is what the node should use ...
+    config = state_bridge_config(settings, "s1", "paper", config_hash="abc")
+    text = msgspec.json.encode(config).decode()
+    assert "s3cret" not in text  # ... but it never travels in the actor's config
+    assert (config.env, config.session_id, config.postgres_dsn_env, config.redis_url_env) == (
+        "dev",
+        "s1",
+        "ARB_POSTGRES_DSN",
+        "ARB_REDIS_URL",
+    )
