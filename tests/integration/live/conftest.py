@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Iterator
 
 import asyncpg
@@ -18,6 +19,20 @@ async def pg_fetch(dsn: str, schema: str, sql: str, *args: object) -> list[async
         return list(await conn.fetch(sql, *args))
     finally:
         await conn.close()
+
+
+@pytest.fixture(autouse=True)
+def _open_event_loop_after() -> Iterator[None]:
+    """A disposed NautilusTrader node closes its event loop: leave an open one current for later tests."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            closed = asyncio.get_event_loop_policy().get_event_loop().is_closed()
+        except RuntimeError:
+            closed = True
+    if closed:
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 @pytest.fixture

@@ -76,6 +76,8 @@ def test_engine_command_is_a_real_arb_command(compose: dict[str, Any]) -> None:
     assert default is not None
     args = build_parser().parse_args(shlex.split(default.group(1)))
     assert args.command == "paper"
+    migrate = build_parser().parse_args(compose["services"]["migrate"]["command"])
+    assert (migrate.command, migrate.db_command) == ("db", "migrate")
 
 
 def test_dockerfile(repo_root: Path) -> None:
