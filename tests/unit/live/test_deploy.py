@@ -77,7 +77,7 @@ def test_engine_command_is_a_real_arb_command(compose: dict[str, Any]) -> None:
     args = build_parser().parse_args(shlex.split(default.group(1)))
     assert args.command == "paper"
     migrate = build_parser().parse_args(compose["services"]["migrate"]["command"])
-    assert (migrate.command, migrate.db_command) == ("db", "migrate")
+    assert (migrate.command, migrate.db_command, migrate.dir) == ("db", "migrate", Path("/app/migrations"))
 
 
 def test_dockerfile(repo_root: Path) -> None:
