@@ -13,6 +13,8 @@ their Binance prices swing the premium so the strategy keeps trading. A probe ac
    < 1 ms. Also to the ``OrderSubmitted`` event back at the strategy's side of the bus. (The sandbox stamps
    its own events with its simulated exchange clock, so the node's clock is read where the order passes.)
 2. **Quote-to-decision** (the design's loop latency): the strategy's ``DecisionLatency`` samples.
+
+``BENCH_LIVE_NO_RISK=1`` runs the same node without the risk guard, to show the guard's share of the latency.
 3. **WebSocket reconnect MTTR**: the Binance fake resets the TCP connection; time from the reset to the first
    Binance quote the node receives again. Steady state: drops 11 s apart (NautilusTrader resets its reconnect
    backoff once a connection has been up for 10 s). Flapping: drops 1 s apart, where NautilusTrader's
@@ -242,7 +244,7 @@ def main() -> int:
     print(f"paper node (production logging), {TRADING_SECS} s of trading against both fake venues replaying real "
           f"prices (premium swung every {SWING_SECS:g} s); exit status {rc}")
     print(f"  strategy: entries={counters.get('entries')} exits={counters.get('exits')} "
-          f"round_trips={counters.get('round_trips')} evaluated prints={counters.get('prints')}")
+          f"round_trips={counters.get('round_trips')}; quotes decided on: {len(probe.decision_ns)}")
     print(_summary("tick-to-order (quote ts_init -> order at the venue's execution client)", probe.to_client_ns,
                    " (target p99 < 1 ms)"))
     print(_summary("  ... -> OrderSubmitted event back on the bus", probe.to_submitted_ns))
