@@ -137,3 +137,43 @@ def test_trader_id_is_validated() -> None:
 
     with pytest.raises(SettingsError, match=r"node.trader_id = 'ARB': Value error, must look like NAME-TAG"):
         _settings(ARB_NODE__TRADER_ID="ARB")
+
+
+def test_paper_and_live_differ_only_in_execution() -> None:
+    from nautilus_trader.adapters.binance import BinanceDataClientConfig
+    from nautilus_trader.adapters.binance import BinanceExecClientConfig
+    from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
+    from nautilus_trader.config import LoggingConfig
+
+    from adapters.upbit.config import UpbitDataClientConfig
+    from adapters.upbit.config import UpbitExecClientConfig
+    from arb_plugin.nodes.live import _state_bridge
+    from arb_plugin.nodes.live import build_node_config
+
+    settings = _settings(**KEYS)
+    configs = {
+        mode: build_node_config(settings, mode, "s1", LoggingConfig(), _state_bridge(settings, "s1", mode))
+        for mode in TradingMode
+    }
+    paper, live = configs[TradingMode.PAPER], configs[TradingMode.LIVE]
+    assert paper.data_clients == live.data_clients
+    assert isinstance(paper.data_clients["BINANCE"], BinanceDataClientConfig)
+    assert isinstance(paper.data_clients["UPBIT"], UpbitDataClientConfig)
+    assert {type(c) for c in paper.exec_clients.values()} == {SandboxExecutionClientConfig}
+    assert isinstance(live.exec_clients["BINANCE"], BinanceExecClientConfig)
+    assert isinstance(live.exec_clients["UPBIT"], UpbitExecClientConfig)
+    for config in configs.values():
+        # The same strategy (quotes, decision latency on) and actors: state bridge first, then metrics.
+        (strategy,) = config.strategies
+        assert strategy.strategy_path == "arb_plugin.strategy:ArbitrageStrategy"
+        assert strategy.config["market_data"] == "quotes"
+        assert strategy.config["emit_decision_latency"] is True
+        assert [a.actor_path for a in config.actors] == [
+            "arb_plugin.state.bridge:StateBridge", "arb_plugin.observability.metrics:MetricsCollector",
+        ]
+        assert config.data_engine.graceful_shutdown_on_exception  # reference §9 P2
+        assert config.risk_engine.graceful_shutdown_on_exception
+        assert config.exec_engine.graceful_shutdown_on_exception
+        assert config.portfolio.use_mark_xrates
+    bridge = {m: c.actors[0].config for m, c in configs.items()}
+    assert bridge[TradingMode.PAPER]["mode"] == "paper" and bridge[TradingMode.LIVE]["mode"] == "live"
