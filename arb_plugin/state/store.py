@@ -108,9 +108,7 @@ async def create_pg_pool(dsn: str, schema: str, min_size: int = 1, max_size: int
     return pool
 
 
-async def copy_rows(
-    conn: asyncpg.Connection, session_id: str, rows: Sequence[SnapshotRow], schema: str
-) -> None:
+async def copy_rows(conn: asyncpg.Connection, session_id: str, rows: Sequence[SnapshotRow], schema: str) -> None:
     """``COPY`` ``rows`` into their tables (one COPY per table)."""
     by_table: dict[SnapshotTable, list[tuple[Any, ...]]] = {}
     for row in rows:
@@ -564,9 +562,7 @@ class StateStore:
             pg_symbols = await self._pg_symbols(SnapshotTable.POSITION, Domain.SNAPSHOT.value)
         else:
             pg_symbols = list(symbols)
-        for symbol, snap in (
-            await self._pg_latest(Domain.SNAPSHOT, pg_symbols, None, decode_pair_snapshot)
-        ).items():
+        for symbol, snap in (await self._pg_latest(Domain.SNAPSHOT, pg_symbols, None, decode_pair_snapshot)).items():
             candidates.setdefault(symbol, []).append(snap)
         chosen: dict[str, PairSnapshot] = {}
         for symbol, snaps in candidates.items():
@@ -627,9 +623,7 @@ class StateStore:
 
     # -- risk guard state ----------------------------------------------------------------------------
 
-    def guard_state_writes(
-        self, snapshot: GuardStateSnapshot, payload: bytes | None = None
-    ) -> list[KeyWrite]:
+    def guard_state_writes(self, snapshot: GuardStateSnapshot, payload: bytes | None = None) -> list[KeyWrite]:
         """
         Key writes for a guard state: the whole snapshot under GUARD (durable: a ``risk_guard_snapshots``
         row), and one COOLDOWN key per active cooldown, expiring with it.
@@ -641,9 +635,7 @@ class StateStore:
             if remaining > 0:
                 value = b'{"scope":"%s","expires_ns":%d}' % (scope.encode(), expires_ns)
                 writes.append(
-                    KeyWrite(
-                        Domain.COOLDOWN, scope, None, value, ttl_secs=remaining, ts_event=snapshot.ts_event
-                    ),
+                    KeyWrite(Domain.COOLDOWN, scope, None, value, ttl_secs=remaining, ts_event=snapshot.ts_event),
                 )
         return writes
 
