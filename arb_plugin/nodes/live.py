@@ -362,6 +362,9 @@ class LiveNode:
         watchdog = loop.create_task(self._watch_startup(started), name="startup-watchdog")
         try:
             await run
+        except Exception as e:  # never a silent exit: say what stopped the node
+            self.log.exception("the node failed", e)
+            self.shutdown_reason, self.failed = f"{type(e).__name__}: {e}", True
         finally:
             watchdog.cancel()
             await self.metrics.close_sink()
@@ -392,7 +395,8 @@ class LiveNode:
         self.loop.create_task(self.shutdown(f"received {sig.name}"))
 
     def _on_shutdown_command(self, command: ShutdownSystem) -> None:
-        # NautilusTrader's graceful shutdown after an engine exception (or any ShutdownSystem).
+        # NautilusTrader's graceful shutdown after an engine exception (or a component asking the system to
+        # shut down): the run ends with status 1, so a supervisor (systemd Restart=on-failure) restarts it.
         if self.shutdown_reason is None:
             self.shutdown_reason = command.reason or "ShutdownSystem"
             self.failed = True
