@@ -59,7 +59,6 @@ from nautilus_trader.config import LoggingConfig
 from nautilus_trader.config import PortfolioConfig
 from nautilus_trader.config import TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
-from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.identifiers import TraderId
 from nautilus_trader.model.identifiers import Venue
 
@@ -580,8 +579,3 @@ def _config_dict(config: Any) -> dict[str, Any]:
     import msgspec
 
     return {k: v for k, v in msgspec.structs.asdict(config).items() if v is not None}
-
-
-def instrument_ids(settings: Settings) -> list[InstrumentId]:
-    """Every instrument the node loads."""
-    return [InstrumentId.from_str(i) for ids in venue_instrument_ids(settings).values() for i in ids]
