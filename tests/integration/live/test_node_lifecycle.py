@@ -37,6 +37,14 @@ def venues(market_dir: Path) -> Iterator[PaperVenues]:
     v.stop_thread()
 
 
+@pytest.fixture
+def session(unique_id: str, redis_url: str) -> Iterator[str]:
+    """The run's session id; its Redis keys are deleted afterwards, pass or fail."""
+    session_id = f"life-{unique_id}"
+    yield session_id
+    _cleanup(redis_url, session_id)
+
+
 def _run_child(venues: PaperVenues, tmp_path: Path, schema: str, session: str, scenario: str,
                repo_root: Path, **overrides: str) -> dict[str, Any]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("ARB_", "BINANCE_", "UPBIT_"))}
@@ -61,10 +69,9 @@ def _run_child(venues: PaperVenues, tmp_path: Path, schema: str, session: str, s
 
 @pytest.mark.parametrize(("cancel", "expected"), [("true", "CANCELED"), ("false", "ACCEPTED")])
 def test_stop_cancels_working_orders_per_setting(
-    venues: PaperVenues, tmp_path: Path, logs_schema: str, pg_dsn: str, redis_url: str, unique_id: str,
-    repo_root: Path, cancel: str, expected: str,
+    venues: PaperVenues, tmp_path: Path, logs_schema: str, pg_dsn: str, session: str, repo_root: Path,
+    cancel: str, expected: str,
 ) -> None:
-    session = f"stop-{unique_id}"
     outcome = _run_child(venues, tmp_path, logs_schema, session, "stop", repo_root,
                          ARB_NODE__CANCEL_ORDERS_ON_STOP=cancel)
     assert outcome["status_before"] == "ACCEPTED"  # working on the sandbox venue when the stop came
@@ -72,14 +79,11 @@ def test_stop_cancels_working_orders_per_setting(
     assert (outcome["rc"], outcome["failed"], outcome["reason"]) == (0, False, "received SIGINT")
     (row,) = asyncio.run(pg_fetch(pg_dsn, logs_schema, "SELECT status FROM sessions WHERE session_id = $1", session))
     assert row["status"] == "stopped"
-    _cleanup(redis_url, session)
 
 
 def test_engine_exception_is_logged_and_stops_the_node(
-    venues: PaperVenues, tmp_path: Path, logs_schema: str, pg_dsn: str, redis_url: str, unique_id: str,
-    repo_root: Path,
+    venues: PaperVenues, tmp_path: Path, logs_schema: str, pg_dsn: str, session: str, repo_root: Path,
 ) -> None:
-    session = f"boom-{unique_id}"
     outcome = _run_child(venues, tmp_path, logs_schema, session, "boom", repo_root)
     assert outcome["rc"] == 1 and outcome["failed"] is True
     assert "RuntimeError" in outcome["reason"] and "boom" in outcome["reason"]
@@ -92,7 +96,6 @@ def test_engine_exception_is_logged_and_stops_the_node(
     assert any("Traceback" in row["message"] and "boom" in row["message"] for row in errors)
     (row,) = asyncio.run(pg_fetch(pg_dsn, logs_schema, "SELECT status FROM sessions WHERE session_id = $1", session))
     assert row["status"] == "stopped"
-    _cleanup(redis_url, session)
 
 
 def _cleanup(redis_url: str, session: str) -> None:

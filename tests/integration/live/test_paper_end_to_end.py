@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -81,11 +82,18 @@ def _swing_for(venues: PaperVenues, seconds: float, url: str, period: float = 3.
     return statuses
 
 
+@pytest.fixture
+def session(unique_id: str, redis_url: str) -> Iterator[str]:
+    """The end-to-end run's session id; its Redis keys are deleted afterwards, pass or fail."""
+    session_id = f"e2e-{unique_id}"
+    yield session_id
+    _cleanup(redis_url, KeyBuilder("dev", session_id))
+
+
 def test_paper_node_end_to_end(
-    tmp_path: Path, market_dir: Path, redis_url: str, pg_dsn: str, logs_schema: str, unique_id: str,
+    tmp_path: Path, market_dir: Path, redis_url: str, pg_dsn: str, logs_schema: str, session: str,
     repo_root: Path,
 ) -> None:
-    session = f"e2e-{unique_id}"
     keys = KeyBuilder("dev", session)
     r = redis.Redis.from_url(redis_url)
     venues = PaperVenues(market_dir).start_in_thread()
@@ -221,7 +229,6 @@ def test_paper_node_end_to_end(
             assert environ[key_name] not in text, f"{key_name} leaked to the {name} backend"
     print(f"\npaper e2e: /health back to 200 {recovered_s:.2f} s after the drop; fills {len(fills_after)}; "
           f"round trips {later.round_trips}")
-    _cleanup(redis_url, keys)
 
 
 def _fills(pg_dsn: str, schema: str, session: str) -> list[dict[str, Any]]:
