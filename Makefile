@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	  echo "==> creating $(VENV) with $$base"; \
 	  "$$base" -m venv "$(VENV)"; \
 	fi; \
-	echo "==> installing arb-plugin into $(VENV)"; \
-	"$(PY)" -m pip install --quiet --upgrade pip; \
-	"$(PY)" -m pip install --quiet -e '.[test]'; \
+	echo "==> installing arb-plugin into $(VENV) (log: $(VENV)/install.log)"; \
+	if ! { "$(PY)" -m pip install --upgrade pip && "$(PY)" -m pip install -e '.[test]'; } > "$(VENV)/install.log" 2>&1; then \
+	  tail -n 40 "$(VENV)/install.log"; echo "error: installing arb-plugin failed (see $(VENV)/install.log)" >&2; exit 1; \
+	fi; \
 	touch "$(STAMP)"
 
 install: $(STAMP)

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "arb_plugin.commands.backtest",
     "arb_plugin.commands.catalog",
     "arb_plugin.commands.db",
+    "arb_plugin.commands.upbit_check",
 )
 
 

@@ -286,11 +286,34 @@ class BinanceVenueSettings(_Frozen):
 
 
 class UpbitVenueSettings(_Frozen):
-    """Upbit connection overrides (``adapters.upbit``)."""
+    """
+    Upbit connection settings (``adapters.upbit``); keys come from UPBIT_ACCESS_KEY / UPBIT_SECRET_KEY only.
+
+    ``order_rate_per_sec`` unset means Upbit's documented order limit for the date (8/s, 12/s from
+    2026-08-21 21:00 KST).
+    """
 
     base_url_http: str | None = None
     base_url_ws: str | None = None
     base_url_ws_private: str | None = None
+    jwt_algorithm: Literal["HS512", "HS256"] = "HS512"
+    order_rate_per_sec: PositiveDecimal | None = None
+    http_timeout_secs: PositiveDecimal = Decimal("10")
+    rest_poll_interval_secs: PositiveDecimal = Decimal("1")
+
+    @field_validator("base_url_http")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and urlsplit(v).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL, e.g. https://api.upbit.com")
+        return v
+
+    @field_validator("base_url_ws", "base_url_ws_private")
+    @classmethod
+    def _ws_url(cls, v: str | None) -> str | None:
+        if v is not None and urlsplit(v).scheme not in ("ws", "wss"):
+            raise ValueError("must be a ws:// or wss:// URL, e.g. wss://api.upbit.com/websocket/v1")
+        return v
 
 
 class VenuesSettings(_Frozen):

@@ -349,9 +349,7 @@ class StateBridge(Actor):
 
     def _on_leg_risk(self, alert: LegRiskAlert) -> None:
         self._batch.add(
-            KeyWrite(
-                Domain.STATE, alert.symbol, "leg_risk", _encode(alert), durable=True, ts_event=alert.ts_event
-            ),
+            KeyWrite(Domain.STATE, alert.symbol, "leg_risk", _encode(alert), durable=True, ts_event=alert.ts_event),
         )
         self._mark()
 
@@ -368,9 +366,7 @@ class StateBridge(Actor):
             self._learn(fill.instrument_id, pair)
         symbol = self._symbol_of(fill.instrument_id)
         self._batch.add_row(
-            event_row(
-                SnapshotTable.POSITION, "fill", _encode(OrderFilled.to_dict(fill)), symbol, fill.ts_event
-            ),
+            event_row(SnapshotTable.POSITION, "fill", _encode(OrderFilled.to_dict(fill)), symbol, fill.ts_event),
         )
         self._dirty_symbols.add(symbol)
         self._portfolio_dirty = True
@@ -386,9 +382,7 @@ class StateBridge(Actor):
 
     def _on_account(self, state: AccountState) -> None:
         self._batch.add_row(
-            event_row(
-                SnapshotTable.SESSION, "account", _encode(AccountState.to_dict(state)), None, state.ts_event
-            ),
+            event_row(SnapshotTable.SESSION, "account", _encode(AccountState.to_dict(state)), None, state.ts_event),
         )
         self._portfolio_dirty = True
         self._mark()
@@ -442,9 +436,7 @@ class StateBridge(Actor):
             except Exception as e:  # a view must never break the timer (and so the trading loop)
                 self._report(f"PORTFOLIO not derived ({type(e).__name__}: {e})")
             else:
-                batch.add(
-                    KeyWrite(Domain.PORTFOLIO, None, None, _encode(summary), durable=durable, ts_event=now)
-                )
+                batch.add(KeyWrite(Domain.PORTFOLIO, None, None, _encode(summary), durable=durable, ts_event=now))
         if not batch:
             return
         self._batch = Batch()

@@ -112,9 +112,7 @@ async def create_pg_pool(dsn: str, schema: str, min_size: int = 1, max_size: int
     return pool
 
 
-async def copy_rows(
-    conn: asyncpg.Connection, session_id: str, rows: Sequence[SnapshotRow], schema: str
-) -> None:
+async def copy_rows(conn: asyncpg.Connection, session_id: str, rows: Sequence[SnapshotRow], schema: str) -> None:
     """``COPY`` ``rows`` into their tables (one COPY per table)."""
     by_table: dict[SnapshotTable, list[tuple[Any, ...]]] = {}
     for row in rows:
@@ -568,9 +566,7 @@ class StateStore:
             pg_symbols = await self._pg_symbols(SnapshotTable.POSITION, Domain.SNAPSHOT.value)
         else:
             pg_symbols = list(symbols)
-        for symbol, snap in (
-            await self._pg_latest(Domain.SNAPSHOT, pg_symbols, None, decode_pair_snapshot)
-        ).items():
+        for symbol, snap in (await self._pg_latest(Domain.SNAPSHOT, pg_symbols, None, decode_pair_snapshot)).items():
             candidates.setdefault(symbol, []).append(snap)
         chosen: dict[str, PairSnapshot] = {}
         for symbol, snaps in candidates.items():

@@ -106,7 +106,7 @@ def test_bad_toml_names_the_file(config_dir):
 
 
 def test_secret_in_config_file_is_refused(config_dir):
-    edit(config_dir, "development", "[state]", "[venues.upbit]\naccess_key = 'abc'\n\n[state]")
+    edit(config_dir, "development", "[venues.upbit]", "[venues.upbit]\naccess_key = 'abc'")
     with pytest.raises(SettingsError, match="'venues.upbit.access_key' is a secret; secrets come from the environment"):
         load_settings("development", config_dir, environ={})
 

@@ -1,0 +1,1 @@
+"""Upbit REST: the signed HTTP client, one API class per endpoint group, error mapping, rate metering."""

@@ -1,0 +1,1 @@
+"""msgspec schemas of every Upbit REST and WebSocket payload the adapter uses."""
