@@ -698,16 +698,19 @@ class StateStore:
             chosen[scope] = max(found, key=lambda s: s.ts_event)
         if not chosen:
             return None
+        ts_event = max(s.ts_event for s in chosen.values())
         top = chosen.pop(None, None)
         cooldowns = dict(top.cooldowns) if top is not None else {}
-        for snap in chosen.values():
+        symbols: dict[str, dict[str, Any]] = {}
+        for symbol, snap in sorted((k, v) for k, v in chosen.items() if k is not None):
+            symbols[symbol] = snap.state
             for scope, until in snap.cooldowns.items():
                 cooldowns[scope] = max(cooldowns.get(scope, until), until)
         return GuardStateSnapshot(
             state=top.state if top is not None else {},
             cooldowns=cooldowns,
-            ts_event=max(s.ts_event for s in (*chosen.values(), *([top] if top is not None else []))),
-            symbols={symbol: chosen[symbol].state for symbol in sorted(s for s in chosen if s is not None)},
+            ts_event=ts_event,
+            symbols=symbols,
         )
 
     async def _redis_guard_states(self) -> dict[str | None, GuardStateSnapshot]:
