@@ -29,14 +29,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging as std_logging
-import secrets as token
 import signal
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import UTC
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from typing import TextIO
@@ -79,7 +76,9 @@ from arb_plugin.observability.nautilus_logs import NautilusLogRouter
 from arb_plugin.observability.ws_state import venue_ws_state
 from arb_plugin.risk.gate import install_from_settings
 from arb_plugin.settings import Settings
+from arb_plugin.state.bridge import state_bridge_actor
 from arb_plugin.state.bridge import state_bridge_config
+from arb_plugin.state.sessions import new_session_id
 
 
 class LiveNodeError(ArbPluginError):
@@ -98,12 +97,6 @@ BINANCE = Venue("BINANCE")
 UPBIT = Venue("UPBIT")
 METRICS_ACTOR_PATH = "arb_plugin.observability.metrics:MetricsCollector"
 METRICS_CONFIG_PATH = "arb_plugin.observability.metrics:MetricsCollectorConfig"
-
-
-def new_session_id(mode: TradingMode, now: datetime | None = None) -> str:
-    """A fresh session id: ``{mode}-{UTC time}-{random}`` (no ``:``, usable in Redis keys)."""
-    now = now or datetime.now(UTC)
-    return f"{mode.value}-{now:%Y%m%dT%H%M%SZ}-{token.token_hex(3)}"
 
 
 # -- what the settings ask for ---------------------------------------------------------------------------
@@ -484,7 +477,7 @@ def build_live_node(
     """
     if mode is TradingMode.LIVE:
         require_live_credentials(settings, confirm_live)
-    session_id = session_id or new_session_id(mode)
+    session_id = session_id or new_session_id()
     schema = settings.state.postgres_schema
     obs = settings.observability
     logging_manager = LoggingManager(
@@ -566,16 +559,5 @@ def _upbit_factories() -> tuple[Any, Any]:
 
 
 def _state_bridge(settings: Settings, session_id: str, mode: TradingMode) -> ImportableActorConfig:
-    """The StateBridge actor (``arb_plugin.state``), importable exactly as any other deployment loads it."""
-    config = state_bridge_config(settings, session_id, mode.value)
-    return ImportableActorConfig(
-        actor_path="arb_plugin.state.bridge:StateBridge",
-        config_path="arb_plugin.state.bridge:StateBridgeConfig",
-        config=_config_dict(config),
-    )
-
-
-def _config_dict(config: Any) -> dict[str, Any]:
-    import msgspec
-
-    return {k: v for k, v in msgspec.structs.asdict(config).items() if v is not None}
+    """The StateBridge actor (``arb_plugin.state``), added exactly as the backtest adds it."""
+    return state_bridge_actor(state_bridge_config(settings, session_id, mode.value))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC
-from datetime import datetime
 
 import pytest
 from nautilus_trader.adapters.binance import BinanceAccountType
@@ -15,7 +13,6 @@ from arb_plugin.nodes.live import TradingMode
 from arb_plugin.nodes.live import binance_data_config
 from arb_plugin.nodes.live import complete_balances
 from arb_plugin.nodes.live import instrument_currencies
-from arb_plugin.nodes.live import new_session_id
 from arb_plugin.nodes.live import require_live_credentials
 from arb_plugin.nodes.live import sandbox_exec_config
 from arb_plugin.nodes.live import venue_instrument_ids
@@ -124,12 +121,6 @@ def test_arb_live_refuses_before_connecting(
     assert message in err
     for value in keys.values():
         assert value not in err
-
-
-def test_session_ids() -> None:
-    sid = new_session_id(TradingMode.PAPER, datetime(2026, 1, 31, 9, 0, tzinfo=UTC))
-    assert re.fullmatch(r"paper-20260131T090000Z-[0-9a-f]{6}", sid)
-    assert new_session_id(TradingMode.LIVE) != new_session_id(TradingMode.LIVE)
 
 
 def test_trader_id_is_validated() -> None:
