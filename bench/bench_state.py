@@ -20,6 +20,16 @@ server's per-row work (JSONB parsing, heap and WAL, index upkeep), and the same 
 no index at all is already about half of it. On this 2-core machine that caps COPY near 50x per-row
 INSERT even with no index, so the 50x target is not met with the SPEC's indexes (see the figures).
 
+Evaluated on 10,000 position-summary rows and not adopted (COPY ~120-135 ms with every index):
+GIN ``fastupdate=off`` ~250 ms (the default pending list is already on and 10,000 rows fill ~1.6 MB of
+its 4 MB, so a larger ``gin_pending_list_limit`` changes nothing here; over many batches it only moves
+the ~25 ms per 10,000 rows merge from the COPY that overflows the list to autovacuum, while every GIN
+search reads the whole list); B-tree ``fillfactor=100`` within noise, ``deduplicate_items=off`` slower;
+two connections in parallel ~95-110 ms (the backends contend on the same index pages and the GIN
+metapage, the client needs the second core, and one batch would no longer be one transaction in write
+order); ``synchronous_commit=off`` saves only the commit's flush (1-8 ms); a pre-built binary COPY
+stream saves ~11 ms of client encoding, but building it means work in the trading loop's handlers.
+
 Uses the real Redis (``ARB_TEST_REDIS_URL``) and PostgreSQL (``ARB_TEST_PG_DSN``) on 127.0.0.1, under a
 private session id and schema that are removed afterwards.
 """
