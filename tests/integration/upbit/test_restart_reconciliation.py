@@ -70,8 +70,8 @@ def test_restart_picks_up_open_order_and_fills_made_while_down(unique_id: str, r
             async with running_node(fake, probe, IDS, trader_id=trader_id, redis_cache=True) as rn:
                 cache = rn.node.cache
                 await wait_for(lambda: cache.order(ClientOrderId(filled_id.value)) is not None)
-                await wait_for(lambda: cache.order(filled_id).status == OrderStatus.FILLED, timeout=10)
-                await wait_for(lambda: cache.order(open_id).status == OrderStatus.PARTIALLY_FILLED, timeout=10)
+                await wait_for(lambda: cache.order(filled_id).status == OrderStatus.FILLED)
+                await wait_for(lambda: cache.order(open_id).status == OrderStatus.PARTIALLY_FILLED)
 
                 reopened = cache.order(open_id)
                 assert reopened.is_open
