@@ -243,6 +243,31 @@ class UpbitExecutionClient(LiveExecutionClient):
         except TimeoutError:
             self._log.error("Private stream not connected after 10s: polling orders until it is")
             self._on_ws_disconnected()
+        await self._resolve_quote_amount_orders()
+
+    async def _resolve_quote_amount_orders(self) -> None:
+        """
+        Bring market buys by amount left open in the cache (a restart) up to date before reconciliation.
+
+        Their base quantity is only known once Upbit ends them: this client turns the quote amount into the
+        executed volume (``OrderUpdated`` with ``is_quote_quantity=False``) and then applies the fills, as
+        on the live stream. NautilusTrader's reconciliation would set the base quantity but keep the order
+        flagged as a quote quantity.
+        """
+        pending = [
+            (order.client_order_id, uuid)
+            for order in self._cache.orders_open(venue=self.venue)
+            if order.is_quote_quantity and (uuid := self._uuid_for(order)) is not None
+        ]
+        for coid, uuid in pending:
+            await self._sync_order(coid, uuid)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0
+        while any(coid in self._closed and not self._cache.order(coid).is_closed for coid, _ in pending):
+            if loop.time() > deadline:  # the engine applies the events from its queue
+                self._log.warning("Market buys by amount not settled in the cache after 5s: reconciliation follows")
+                break
+            await asyncio.sleep(0.01)
 
     async def _disconnect(self) -> None:
         if self._poll_task is not None and not self._poll_task.done():

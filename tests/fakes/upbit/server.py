@@ -571,7 +571,7 @@ class FakeUpbitServer:
             return ex.chance(q.get("market", ""))
         if method == "POST" and path in ("/v1/orders", "/v1/orders/test"):
             order = ex.place(record.body or {}, test_only=path.endswith("/test"))
-            return order.to_json()
+            return order.accepted_json or order.to_json()  # as accepted: fills come on the stream
         if method == "GET" and path == "/v1/order":
             return ex.find(q.get("uuid"), q.get("identifier")).to_json(with_trades=True)
         if method == "DELETE" and path == "/v1/order":
