@@ -288,10 +288,10 @@ def build_catalog(
     # FX: from a week before the first bar (a rate must be known at the start) to the last bar's day
     fx_rows = [(d, r) for d, r in read_fx_csv(fx_file) if first_day - timedelta(days=7) <= d <= last_day]
 
-    if out.exists() and overwrite:
+    if (out / "data").exists() and overwrite:
         import shutil
 
-        shutil.rmtree(out)
+        shutil.rmtree(out / "data")  # the catalog's data only: files beside it (SOURCES.md) stay
     out.mkdir(parents=True, exist_ok=True)
     catalog = ParquetDataCatalog(str(out))
     catalog.write_data(default_instruments())

@@ -19,6 +19,8 @@ from arb_plugin.errors import ArbPluginError
 COMMAND_MODULES: tuple[str, ...] = (
     "arb_plugin.commands.backtest",
     "arb_plugin.commands.catalog",
+    "arb_plugin.commands.live",
+    "arb_plugin.commands.monitor",
     "arb_plugin.commands.db",
     "arb_plugin.commands.upbit_check",
 )

@@ -29,6 +29,7 @@ DECISION_TOPIC = "arb.strategy.decision"  # DecisionLatency samples (quote recei
 GUARD_TRIGGER_TOPIC = "arb.risk.guard_triggered"  # GuardTriggered: every risk guard denial, trip or release
 
 GUARD_STATE_TOPIC = "arb.risk.guard_state"  # GuardStateSnapshot, whenever the risk guard's state changes
+GUARD_RESUME_TOPIC = "arb.risk.guard_resume"  # GuardStateSnapshot to resume from (after it is in the Cache)
 
 # -- cache keys (NautilusTrader Cache generic key/value store) --------------------------------------------
 RESUME_CACHE_KEY = "arb.resume.{symbol}"  # JSON of a PairSnapshot to resume from, put there before start
@@ -167,18 +168,24 @@ class FlattenRequest(msgspec.Struct, frozen=True):
     ts_event: int
 
 
-class GuardStateSnapshot(msgspec.Struct, frozen=True):
+GUARD_GLOBAL_SCOPE = "GLOBAL"  # the global level's scope in GuardStateSnapshot.cooldowns
+
+
+class GuardStateSnapshot(msgspec.Struct, frozen=True, omit_defaults=True):
     """
     The risk guard's state, persisted by the state bridge (GUARD and COOLDOWN domains) and restored on resume.
 
-    ``state`` is the guard's own JSON-able dict (daily PnL, peak equity, trading day, halted flag; money as
-    decimal strings); ``cooldowns`` maps a scope (``"GLOBAL"`` or a symbol) to its expiry in ns on the guard's
-    clock. Expired cooldowns are the reader's to drop.
+    ``state`` is the guard's own JSON-able dict of the global level (daily PnL, peak equity, trading day,
+    halted flag; money as decimal strings); ``symbols`` holds one such dict per symbol, only for the symbols
+    whose state changed since the previous snapshot (a reader keeps the latest per symbol); ``cooldowns``
+    maps the scope of every running cooldown (``GUARD_GLOBAL_SCOPE`` or a symbol) to its expiry in ns on the
+    guard's clock. Expired cooldowns are the reader's to drop.
     """
 
     state: dict[str, Any]
     cooldowns: dict[str, int]
     ts_event: int
+    symbols: dict[str, dict[str, Any]] = {}
 
     def to_json(self) -> bytes:
         return msgspec.json.encode(self)

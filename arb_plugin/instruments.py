@@ -9,8 +9,9 @@ providers build them so that catalogued data and live data have the same precisi
   NautilusTrader's ``BinanceSpotInstrumentProvider`` does (precision from the filter strings, so price
   precision 8 for ``tickSize="0.01000000"``); fees are Binance's public spot schedule (0.1 %), which the
   live provider only learns with API keys.
-- ``KRW-BTC.UPBIT``: Upbit's KRW tick table (``adapters.upbit.tick_scheme``, scheme ``UPBIT_KRW``),
-  0.05 % maker/taker fee, 5,000 KRW minimum order.
+- ``KRW-BTC.UPBIT``: built by the Upbit adapter's own ``upbit_currency_pair`` (the live provider's
+  builder) with Upbit's documented KRW-market terms: the KRW tick table (``adapters.upbit.tick_scheme``,
+  scheme ``UPBIT_KRW``), 0.05 % maker/taker fee, 5,000 KRW minimum order.
 - ``KRW-USDT.UPBIT``: the FX instrument pricing USDT in KRW. Live it is Upbit's KRW-USDT market; the
   shipped catalog fills it with the Bank of Korea's daily USD/KRW rate as a proxy (no public Upbit
   KRW-USDT minute history exists, see ``catalog/SOURCES.md``), hence its 4-decimal precision.
@@ -36,17 +37,16 @@ from nautilus_trader.model.objects import Money
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 
-from adapters.upbit.tick_scheme import UPBIT_KRW_TICK_SCHEME
+from adapters.upbit.constants import UPBIT_DEFAULT_FEES
+from adapters.upbit.constants import UPBIT_DEFAULT_MIN_TOTAL
+from adapters.upbit.constants import UPBIT_SIZE_PRECISION
+from adapters.upbit.providers import upbit_currency_pair
 from adapters.upbit.tick_scheme import krw_tick_size
 
 BINANCE = Venue("BINANCE")
 UPBIT = Venue("UPBIT")
 
 BINANCE_SPOT_FEE = Decimal("0.001")  # Binance spot regular tier, maker = taker (binance.com/en/fee/schedule)
-UPBIT_KRW_FEE = Decimal("0.0005")  # Upbit KRW market, maker = taker (upbit-api.md §5.3)
-UPBIT_KRW_MIN_ORDER = Decimal(5000)  # Upbit KRW market minimum order total (upbit-api.md §5.2)
-UPBIT_KRW_MAX_ORDER = Decimal(1_000_000_000)  # Upbit KRW market maximum order total (upbit-api.md §5.2)
-UPBIT_SIZE_PRECISION = 8  # volumes up to 8 decimals (upbit-api.md §5.2)
 FX_PROXY_PRECISION = 4
 
 
@@ -110,7 +110,7 @@ def binance_spot_instrument(symbol_info: dict[str, Any], fee: Decimal = BINANCE_
 
 def upbit_krw_instrument(base_code: str, reference_price: Decimal) -> CurrencyPair:
     """
-    Build an Upbit KRW-market ``CurrencyPair`` (``KRW-{base}.UPBIT``).
+    Build an Upbit KRW-market ``CurrencyPair`` (``KRW-{base}.UPBIT``) with Upbit's documented terms.
 
     Parameters
     ----------
@@ -120,32 +120,7 @@ def upbit_krw_instrument(base_code: str, reference_price: Decimal) -> CurrencyPa
         A typical price in KRW: sets ``price_increment`` to the tick of its band. Order prices are rounded
         with the full tick table (tick scheme ``UPBIT_KRW``), which follows the price level.
     """
-    tick = krw_tick_size(reference_price)
-    symbol = Symbol(f"KRW-{base_code}")
-    return CurrencyPair(
-        instrument_id=InstrumentId(symbol, UPBIT),
-        raw_symbol=symbol,
-        base_currency=Currency.from_str(base_code),
-        quote_currency=KRW,
-        price_precision=_precision(str(tick)),
-        size_precision=UPBIT_SIZE_PRECISION,
-        price_increment=Price(tick, _precision(str(tick))),
-        size_increment=Quantity(Decimal(1).scaleb(-UPBIT_SIZE_PRECISION), UPBIT_SIZE_PRECISION),
-        lot_size=None,
-        max_quantity=None,
-        min_quantity=Quantity(Decimal(1).scaleb(-UPBIT_SIZE_PRECISION), UPBIT_SIZE_PRECISION),
-        max_notional=Money(UPBIT_KRW_MAX_ORDER, KRW),
-        min_notional=Money(UPBIT_KRW_MIN_ORDER, KRW),
-        max_price=None,
-        min_price=None,
-        margin_init=Decimal(0),
-        margin_maint=Decimal(0),
-        maker_fee=UPBIT_KRW_FEE,
-        taker_fee=UPBIT_KRW_FEE,
-        ts_event=0,
-        ts_init=0,
-        tick_scheme_name=UPBIT_KRW_TICK_SCHEME.name,
-    )
+    return upbit_currency_pair(f"KRW-{base_code}", krw_tick_size(reference_price), reference_price)
 
 
 def fx_proxy_instrument(instrument_id: str = "KRW-USDT.UPBIT") -> CurrencyPair:
@@ -169,13 +144,13 @@ def fx_proxy_instrument(instrument_id: str = "KRW-USDT.UPBIT") -> CurrencyPair:
         max_quantity=None,
         min_quantity=None,
         max_notional=None,
-        min_notional=Money(UPBIT_KRW_MIN_ORDER, KRW),
+        min_notional=Money(UPBIT_DEFAULT_MIN_TOTAL["KRW"], KRW),
         max_price=None,
         min_price=None,
         margin_init=Decimal(0),
         margin_maint=Decimal(0),
-        maker_fee=UPBIT_KRW_FEE,
-        taker_fee=UPBIT_KRW_FEE,
+        maker_fee=UPBIT_DEFAULT_FEES["KRW"],
+        taker_fee=UPBIT_DEFAULT_FEES["KRW"],
         ts_event=0,
         ts_init=0,
     )

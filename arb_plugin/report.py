@@ -333,9 +333,13 @@ def build_report(outcome: BacktestOutcome, out_dir: Path, tearsheet: bool = True
     data = settings.backtest.data
     engine = outcome.engine
     strategy = outcome.strategy
-    pair = settings.strategy.pairs[0]
+    pairs = settings.strategy.pairs
+    fx_ids = {p.fx for p in pairs}
+    if len(fx_ids) != 1:
+        raise ValueError(f"the report converts with one USDT/KRW rate; the pairs use {sorted(fx_ids)}")
+    fx_id = pairs[0].fx
     cat, start, end = outcome.catalog_path, outcome.start_ns, outcome.end_ns
-    fx = load_series(cat, pair.fx, data.fx_data, data.fx_bar_spec, start, end)
+    fx = load_series(cat, fx_id, data.fx_data, data.fx_bar_spec, start, end)
     marks = {
         iid: load_series(cat, iid, data.market_data, data.bar_spec, start, end)
         for p in settings.strategy.pairs
@@ -386,8 +390,8 @@ def build_report(outcome: BacktestOutcome, out_dir: Path, tearsheet: bool = True
             "balances_end": {c.code: str(m.as_decimal()) for c, m in account.balances_total().items()},
         }
 
-    capital = _capital_krw(settings, marks, fx, start, pair)
-    clock = marks[pair.upbit].ts or [end]
+    capital = _capital_krw(settings, marks, fx, start)
+    clock = sorted({ts for p in pairs for ts in marks[p.upbit].ts}) or [end]
     curve = equity_curve(fills, marks, fx, capital, clock)
     dd_krw, dd_frac = drawdown(curve)
     counters = strategy.report_counters()
@@ -404,7 +408,7 @@ def build_report(outcome: BacktestOutcome, out_dir: Path, tearsheet: bool = True
                 "exit_bps": str(settings.strategy.exit_threshold_bps),
             },
             "data_resolution": _data_statement(data.market_data, data.bar_spec, settings.strategy.bar_half_spread_bps),
-            "fx_resolution": _fx_statement(pair.fx, data.fx_data, data.fx_bar_spec),
+            "fx_resolution": _fx_statement(fx_id, data.fx_data, data.fx_bar_spec),
             "engine_wall_seconds": round(outcome.wall_seconds, 3),
         },
         "trades": {
@@ -438,7 +442,7 @@ def build_report(outcome: BacktestOutcome, out_dir: Path, tearsheet: bool = True
             "note": "capital = starting balances valued at the first prices; equity = capital + strategy PnL "
             "(revaluation of the pre-funded inventory excluded)",
         },
-        "premium_bps": premium_stats(marks[pair.upbit], marks[pair.binance], fx),
+        "premium_bps": {p.binance.split(".")[0]: premium_stats(marks[p.upbit], marks[p.binance], fx) for p in pairs},
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     if tearsheet:
@@ -446,15 +450,27 @@ def build_report(outcome: BacktestOutcome, out_dir: Path, tearsheet: bool = True
     return summary
 
 
-def _capital_krw(settings: Any, marks: dict[str, PriceSeries], fx: PriceSeries, start: int, pair: Any) -> Decimal:
+def _capital_krw(settings: Any, marks: dict[str, PriceSeries], fx: PriceSeries, start: int) -> Decimal:
+    """Starting balances in KRW: a base asset at its pair's first Upbit price, USDT at the first FX rate."""
     rate = fx.at(start) or (fx.px[0] if fx.px else Decimal(0))
-    upbit_px = marks[pair.upbit].px[0] if marks[pair.upbit].px else Decimal(0)
+    base_px = {
+        p.upbit.split(".")[0].removeprefix("KRW-"): marks[p.upbit].px[0]
+        for p in settings.strategy.pairs
+        if marks[p.upbit].px
+    }
     total = Decimal(0)
     for balances in settings.backtest.starting_balances.values():
         for item in balances:
             amount, code = item.split(" ", 1)
             value = Decimal(amount)
-            total += value if code == "KRW" else value * rate if code == "USDT" else value * upbit_px
+            if code == "KRW":
+                total += value
+            elif code == "USDT":
+                total += value * rate
+            elif code in base_px:
+                total += value * base_px[code]
+            elif value:
+                raise ValueError(f"starting balance {item!r}: no pair prices {code} in KRW")
     return total
 
 
@@ -562,10 +578,13 @@ def format_summary(summary: dict[str, Any]) -> str:
             "capital / max drawdown",
             f"{eq['capital_krw']} KRW / {eq['max_drawdown_krw']} KRW ({eq['max_drawdown_pct']} %)",
         ),
-        (
-            "premium (bps)",
-            f"mean {prem.get('mean')}, p5 {prem.get('p5')}, p50 {prem.get('p50')}, "
-            f"p95 {prem.get('p95')} over {prem['samples']} samples",
+        *(
+            (
+                f"{symbol} premium (bps)",
+                f"mean {p.get('mean')}, p5 {p.get('p5')}, p50 {p.get('p50')}, p95 {p.get('p95')} "
+                f"over {p['samples']} samples",
+            )
+            for symbol, p in prem.items()
         ),
         ("data", run["data_resolution"]),
         ("FX", run["fx_resolution"]),

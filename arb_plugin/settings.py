@@ -14,6 +14,7 @@ Rules
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -28,6 +29,7 @@ from typing import ClassVar
 from typing import Literal
 from urllib.parse import urlsplit
 
+from pydantic import AfterValidator
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
@@ -270,19 +272,70 @@ class StateSettings(_Frozen):
 
 
 class ObservabilitySettings(_Frozen):
-    """Logging, metrics and health settings (see ``arb_plugin.observability``)."""
+    """
+    Logging, metrics and health check (see ``arb_plugin.observability``).
+
+    The log levels and backends per environment are the SPEC's table and live in
+    ``arb_plugin.observability.logging.LOG_POLICIES``: they are fixed by design, not settings.
+    """
 
     log_dir: Path = Path("logs")
+    log_stream_maxlen: PositiveInt = 1000
+    log_pg_batch_size: PositiveInt = 500
+    log_pg_flush_ms: PositiveInt = 1000
+    metrics_window_secs: PositiveInt = 60
+    metrics_flush_ms: PositiveInt = 1000
     health_host: str = "127.0.0.1"
     health_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    health_check_timeout_ms: PositiveInt = 500
+
+    @field_validator("health_host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", v):
+                raise ValueError(
+                    "must be an IP address or host name, e.g. 127.0.0.1 (0.0.0.0 in a container)",
+                ) from None
+        return v
+
+
+def _check_url(value: str | None, schemes: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ValueError(f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
+    if parts.password:
+        raise ValueError("carries a password: secrets come from the environment (see Secrets)")
+    return value.rstrip("/")
 
 
 class BinanceVenueSettings(_Frozen):
-    """Binance connection overrides (NautilusTrader's built-in adapter)."""
+    """
+    Binance through NautilusTrader's built-in adapter (``nautilus_trader.adapters.binance``).
+
+    ``base_url_http`` / ``base_url_ws`` override the adapter's URLs (tests point them at the loopback fake).
+    """
 
     account_type: Literal["spot", "usdt_futures"] = "spot"
+    environment: Literal["live", "testnet", "demo"] = "live"
     base_url_http: str | None = None
     base_url_ws: str | None = None
+    us: bool = False
+    update_instruments_interval_mins: PositiveInt | None = 60
+
+    @field_validator("base_url_http")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        return _check_url(v, ("http", "https"))
+
+    @field_validator("base_url_ws")
+    @classmethod
+    def _ws(cls, v: str | None) -> str | None:
+        return _check_url(v, ("ws", "wss"))
 
 
 class UpbitVenueSettings(_Frozen):
@@ -319,6 +372,52 @@ class UpbitVenueSettings(_Frozen):
 class VenuesSettings(_Frozen):
     binance: BinanceVenueSettings = BinanceVenueSettings()
     upbit: UpbitVenueSettings = UpbitVenueSettings()
+
+
+VenueName = Literal["BINANCE", "UPBIT"]
+
+
+def _check_balances(v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    for venue, balances in v.items():
+        for item in balances:
+            amount, _, ccy = item.partition(" ")
+            try:
+                ok = Decimal(amount) >= 0 and ccy.isalpha() and ccy.isupper()
+            except ArithmeticError:
+                ok = False
+            if not ok:
+                raise ValueError(
+                    f"{venue}: {item!r} must look like '100000 USDT' (amount, space, currency)",
+                )
+    return v
+
+
+class NodeSettings(_Frozen):
+    """
+    The paper and live ``TradingNode`` (see ``arb_plugin.nodes.live``).
+
+    ``paper_starting_balances`` fund the sandbox cash account of each venue in paper mode; the node adds an
+    explicit zero for every other currency of that venue's instruments (reference §9 P3).
+    """
+
+    trader_id: str = "ARB-001"
+    paper_starting_balances: Annotated[dict[VenueName, tuple[str, ...]], AfterValidator(_check_balances)] = (
+        Field(default_factory=dict)
+    )
+    cancel_orders_on_stop: bool = True
+    timeout_connection_secs: PositiveInt = 30
+    timeout_disconnection_secs: PositiveInt = 10
+    timeout_post_stop_secs: Annotated[float, Field(gt=0, le=600)] = 3.0
+    reconciliation_lookback_mins: PositiveInt | None = 1440
+    reconciliation_startup_delay_secs: Annotated[float, Field(gt=0, le=600)] = 10.0
+
+    @field_validator("trader_id")
+    @classmethod
+    def _trader_id(cls, v: str) -> str:
+        name, sep, tag = v.rpartition("-")
+        if not sep or not name or not tag or any(c.isspace() for c in v):
+            raise ValueError("must look like NAME-TAG, e.g. ARB-001 (NautilusTrader TraderId)")
+        return v
 
 
 class Secrets(_Frozen):
@@ -369,6 +468,7 @@ class Settings(_Frozen):
     state: StateSettings = StateSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
     venues: VenuesSettings = VenuesSettings()
+    node: NodeSettings = NodeSettings()
     secrets: Secrets = Secrets()
 
     @property

@@ -80,6 +80,74 @@ def krw_price_precision(tick_size: Decimal, price: Decimal | None) -> int:
     return precision
 
 
+def upbit_currency_pair(
+    market: str,
+    tick_size: Decimal,
+    price: Decimal | None,
+    taker_fee: Decimal | None = None,
+    maker_fee: Decimal | None = None,
+    min_total: Decimal | None = None,
+    max_total: Decimal | None = None,
+    info: dict[str, Any] | None = None,
+    ts: int = 0,
+    venue: Venue = UPBIT_VENUE,
+) -> CurrencyPair:
+    """
+    Build the ``CurrencyPair`` of one Upbit market: the one home of an Upbit instrument's specification.
+
+    The provider calls it with what the API says; without ``orders/chance`` the fees and order totals are
+    the documented defaults of the quote market (``adapters.upbit.constants``). The backtest catalog builds
+    its Upbit instruments through it too.
+
+    Parameters
+    ----------
+    market : str
+        Upbit's ``QUOTE-BASE`` code, e.g. ``"KRW-BTC"``.
+    tick_size : Decimal
+        The pair's tick (``/v1/orderbook/instruments``; for KRW pairs the tick of the current price band).
+    price : Decimal, optional
+        A current price: a KRW pair's precision leaves room for the band one decade below it.
+    """
+    quote_code, _, base_code = market.partition("-")
+    if not quote_code or not base_code:
+        raise ValueError(f"pair code {market!r} is not QUOTE-BASE")
+    if quote_code == "KRW":
+        price_precision = krw_price_precision(tick_size, price)
+        tick_scheme: str | None = UPBIT_KRW_TICK_SCHEME.name
+    else:
+        price_precision = decimal_precision(tick_size)
+        tick_scheme = None
+    default_fee = UPBIT_DEFAULT_FEES.get(quote_code, UPBIT_DEFAULT_FEES["BTC"])
+    taker_fee = default_fee if taker_fee is None else taker_fee
+    maker_fee = default_fee if maker_fee is None else maker_fee
+    min_total = UPBIT_DEFAULT_MIN_TOTAL.get(quote_code, Decimal(0)) if min_total is None else min_total
+    max_total = UPBIT_DEFAULT_MAX_TOTAL.get(quote_code) if max_total is None else max_total
+    quote = Currency.from_str(quote_code, strict=False)
+    info = dict(info or {})
+    info.setdefault("tick_size", format(tick_size, "f"))
+    return CurrencyPair(
+        instrument_id=InstrumentId(Symbol(market), venue),
+        raw_symbol=Symbol(market),
+        base_currency=Currency.from_str(base_code, strict=False),
+        quote_currency=quote,
+        price_precision=price_precision,
+        size_precision=UPBIT_SIZE_PRECISION,
+        price_increment=parse_price(tick_size, price_precision),
+        size_increment=parse_quantity(Decimal(1).scaleb(-UPBIT_SIZE_PRECISION), UPBIT_SIZE_PRECISION),
+        min_notional=parse_money(min_total, quote) if min_total > 0 else None,
+        max_notional=parse_money(max_total, quote) if max_total else None,
+        min_price=parse_price(tick_size, price_precision),
+        maker_fee=maker_fee,
+        taker_fee=taker_fee,
+        margin_init=Decimal(0),
+        margin_maint=Decimal(0),
+        tick_scheme_name=tick_scheme,
+        ts_event=ts,
+        ts_init=ts,
+        info=info,
+    )
+
+
 class UpbitInstrumentProvider(InstrumentProvider):
     """
     Provides Upbit spot instruments (KRW, BTC and USDT quote markets).
@@ -227,51 +295,25 @@ class UpbitInstrumentProvider(InstrumentProvider):
             tick_size, levels = krw_tick_size(price), []  # the table, when instruments had no row
         else:
             raise ValueError("no tick size (orderbook/instruments has no row for it)")
-        if quote_code == "KRW":
-            price_precision = krw_price_precision(tick_size, price)
-            tick_scheme = UPBIT_KRW_TICK_SCHEME.name
-        else:
-            price_precision = decimal_precision(tick_size)
-            tick_scheme = None
-        base = Currency.from_str(base_code, strict=False)
-        quote = Currency.from_str(quote_code, strict=False)
         chance = chances.get(quote_code)
-        if chance is not None:
-            taker_fee, maker_fee = chance.taker_fee, chance.maker_fee
-            min_total = max(chance.market.bid.min_total, chance.market.ask.min_total)
-            max_total = chance.market.max_total
-        else:
-            taker_fee = maker_fee = UPBIT_DEFAULT_FEES.get(quote_code, UPBIT_DEFAULT_FEES["BTC"])
-            min_total = UPBIT_DEFAULT_MIN_TOTAL.get(quote_code, Decimal(0))
-            max_total = UPBIT_DEFAULT_MAX_TOTAL.get(quote_code)
-        size_increment = parse_quantity(Decimal(1).scaleb(-UPBIT_SIZE_PRECISION), UPBIT_SIZE_PRECISION)
         info: dict[str, Any] = {
             "market": row.info(),
             "warning": row.has_warning,
-            "tick_size": format(tick_size, "f"),
             "supported_levels": list(levels),
             "fees_source": "orders/chance" if chance is not None else "defaults",
         }
         if chance is not None:
             info["order_chance"] = msgspec.to_builtins(chance.market)
-        return CurrencyPair(
-            instrument_id=InstrumentId(Symbol(row.market), self._venue),
-            raw_symbol=Symbol(row.market),
-            base_currency=base,
-            quote_currency=quote,
-            price_precision=price_precision,
-            size_precision=UPBIT_SIZE_PRECISION,
-            price_increment=parse_price(tick_size, price_precision),
-            size_increment=size_increment,
-            min_notional=parse_money(min_total, quote) if min_total > 0 else None,
-            max_notional=parse_money(max_total, quote) if max_total else None,
-            min_price=parse_price(tick_size, price_precision),
-            maker_fee=maker_fee,
-            taker_fee=taker_fee,
-            margin_init=Decimal(0),
-            margin_maint=Decimal(0),
-            tick_scheme_name=tick_scheme,
-            ts_event=ts,
-            ts_init=ts,
-            info=info,
-        )
+            return upbit_currency_pair(
+                row.market,
+                tick_size,
+                price,
+                taker_fee=chance.taker_fee,
+                maker_fee=chance.maker_fee,
+                min_total=max(chance.market.bid.min_total, chance.market.ask.min_total),
+                max_total=chance.market.max_total,
+                info=info,
+                ts=ts,
+                venue=self._venue,
+            )
+        return upbit_currency_pair(row.market, tick_size, price, info=info, ts=ts, venue=self._venue)

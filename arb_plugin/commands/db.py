@@ -71,9 +71,7 @@ def _migrate(args: argparse.Namespace) -> int:
         applied = ", ".join(f"{v:04d}" for v in result.applied)
         print(f"schema {schema}: applied {len(result.applied)} migration(s): {applied}")
     else:
-        print(
-            f"schema {schema}: up to date ({len(result.already)} migration(s) applied before), nothing to do"
-        )
+        print(f"schema {schema}: up to date ({len(result.already)} migration(s) applied before), nothing to do")
     return 0
 
 
@@ -86,9 +84,7 @@ def _cleanup(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     state = settings.state
-    older_than = (
-        parse_duration(args.older_than) if args.older_than else dt.timedelta(days=state.retention_days)
-    )
+    older_than = parse_duration(args.older_than) if args.older_than else dt.timedelta(days=state.retention_days)
 
     async def run() -> Any:
         conn = await _connect(settings)

@@ -12,6 +12,7 @@ Backtest node builder: a NautilusTrader ``BacktestNode`` over a ``ParquetDataCat
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import timedelta
@@ -148,9 +149,11 @@ def build_run_config(
     end: str | None = None,
     progress: bool = True,
     log_level: str = "ERROR",
+    actors: Sequence[ImportableActorConfig] = (),
 ) -> tuple[BacktestRunConfig, int, int, list[str]]:
     """
-    Build the ``BacktestRunConfig`` for the settings' pairs over the catalog.
+    Build the ``BacktestRunConfig`` for the settings' pairs over the catalog (``actors``: added to the
+    engine, e.g. the StateBridge of ``arb backtest --state``).
 
     Returns
     -------
@@ -242,9 +245,9 @@ def build_run_config(
                 bar_execution=True,
             ),
         )
-    actors = []
+    progress_actors = []
     if progress:
-        actors.append(
+        progress_actors.append(
             ImportableActorConfig(
                 actor_path="arb_plugin.nodes.backtest:BacktestProgress",
                 config_path="arb_plugin.nodes.backtest:BacktestProgressConfig",
@@ -256,7 +259,7 @@ def build_run_config(
         data=data_configs,
         engine=BacktestEngineConfig(
             strategies=[strategy_config(settings.strategy, data)],
-            actors=actors,
+            actors=[*progress_actors, *actors],
             portfolio=PortfolioConfig(use_mark_xrates=True),
             logging=LoggingConfig(log_level=log_level),
         ),
@@ -276,10 +279,11 @@ def run_backtest(
     end: str | None = None,
     progress: bool = True,
     log_level: str = "ERROR",
+    actors: Sequence[ImportableActorConfig] = (),
 ) -> BacktestOutcome:
-    """Build and run the backtest; the caller disposes the outcome when done with it."""
+    """Build and run the backtest (``actors``: see :func:`build_run_config`); the caller disposes the outcome."""
     catalog_path = Path(catalog_path or settings.backtest.catalog)
-    run, start_ns, end_ns, ids = build_run_config(settings, catalog_path, start, end, progress, log_level)
+    run, start_ns, end_ns, ids = build_run_config(settings, catalog_path, start, end, progress, log_level, actors)
     node = BacktestNode(configs=[run])
     node.build()
     engine = node.get_engine(run.id)

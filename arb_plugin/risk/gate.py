@@ -77,9 +77,13 @@ from nautilus_trader.portfolio.portfolio import Portfolio
 from nautilus_trader.risk.engine import RiskEngine
 
 from arb_plugin.events import FLATTEN_TOPIC
+from arb_plugin.events import GUARD_RESUME_CACHE_KEY
+from arb_plugin.events import GUARD_RESUME_TOPIC
+from arb_plugin.events import GUARD_STATE_TOPIC
 from arb_plugin.events import GUARD_TRIGGER_TOPIC
 from arb_plugin.events import PAIR_CLOSED_TOPIC
 from arb_plugin.events import FlattenRequest
+from arb_plugin.events import GuardStateSnapshot
 from arb_plugin.events import GuardTriggered
 from arb_plugin.events import OrderIntent
 from arb_plugin.events import PairClosed
@@ -95,12 +99,9 @@ from arb_plugin.risk.guard import Trip
 from arb_plugin.risk.guard import guard_limits
 from arb_plugin.risk.rules import ALLOW
 from arb_plugin.risk.rules import Decision
-from arb_plugin.risk.state import CooldownState
-from arb_plugin.risk.state import GlobalGuardState
-from arb_plugin.risk.state import GuardDomain
-from arb_plugin.risk.state import GuardStateStore
-from arb_plugin.risk.state import SymbolGuardState
-from arb_plugin.risk.state import parse_states
+from arb_plugin.risk.state import cooldown_scopes
+from arb_plugin.risk.state import decode_snapshot
+from arb_plugin.risk.state import parse_snapshot
 from arb_plugin.risk.state import to_dict
 from arb_plugin.settings import MarketDataSettings
 from arb_plugin.settings import Settings
@@ -163,6 +164,10 @@ class RiskGate:
     metrics; each trigger is also published as :class:`arb_plugin.events.GuardTriggered` on
     ``GUARD_TRIGGER_TOPIC``.
 
+    Guard state is saved by publishing :class:`arb_plugin.events.GuardStateSnapshot` on ``GUARD_STATE_TOPIC``
+    and restored from ``GUARD_RESUME_CACHE_KEY`` (read at start) or a snapshot on ``GUARD_RESUME_TOPIC``
+    (see :mod:`arb_plugin.risk.state`); the gate itself does no I/O.
+
     Parameters
     ----------
     limits : GuardLimits
@@ -171,8 +176,6 @@ class RiskGate:
         ``(symbol, instrument ids, FX instrument id)`` per configured pair.
     cache, portfolio, msgbus, clock
         The kernel's components.
-    store : GuardStateStore, optional
-        Where guard state is saved and restored from (the StateStore); ``None`` keeps it in memory only.
     """
 
     def __init__(
@@ -183,7 +186,6 @@ class RiskGate:
         portfolio: Portfolio,
         msgbus: MessageBus,
         clock: Clock,
-        store: GuardStateStore | None = None,
     ) -> None:
         self.limits = limits
         self._pairs = [(symbol, tuple(ids), fx) for symbol, ids, fx in pairs]
@@ -191,7 +193,6 @@ class RiskGate:
         self._portfolio = portfolio
         self._msgbus = msgbus
         self._clock = clock
-        self.store = store
         self.trigger_counts: Counter[str] = Counter()
         self.engine: RiskEngine | None = None
         self._reporting = Currency.from_str(limits.currency)
@@ -219,8 +220,11 @@ class RiskGate:
         self._subscribed: set[InstrumentId] = set()
         self._we_halted = False
         self._last_save_ns = 0
+        self._save_pending = False  # a change not published yet (routine saves are paced)
         self._dirty_symbols: set[str] = set()
-        self.load_errors: list[str] = []  # state payloads that did not validate (logged at start, skipped)
+        self._started = False
+        self.load_errors: list[str] = []  # resumed state that did not validate (logged, skipped)
+        self.restored: GuardStateSnapshot | None = None  # the last snapshot resumed from
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
@@ -231,7 +235,7 @@ class RiskGate:
         bus.subscribe("events.order.*", self._on_order_event, priority=_EVENT_PRIORITY)
         bus.subscribe("events.position.*", self._on_position_event, priority=_EVENT_PRIORITY)
         bus.subscribe(PAIR_CLOSED_TOPIC, self._on_pair_closed)
-        self._restore()
+        bus.subscribe(GUARD_RESUME_TOPIC, self._on_resume)
 
     def detach(self) -> None:
         bus = self._msgbus
@@ -239,6 +243,7 @@ class RiskGate:
             ("events.order.*", self._on_order_event),
             ("events.position.*", self._on_position_event),
             (PAIR_CLOSED_TOPIC, self._on_pair_closed),
+            (GUARD_RESUME_TOPIC, self._on_resume),
         ):
             if bus.is_subscribed(topic, handler):
                 bus.unsubscribe(topic, handler)
@@ -246,16 +251,63 @@ class RiskGate:
             self._unsubscribe_data(instrument_id)
 
     def start(self) -> None:
-        """Called when the engine starts: open the trading day (restored state applies) and sync the halt."""
-        for message in self.load_errors:
-            self._log_error(f"Risk guard state ignored: {message}")
+        """
+        Called when the engine starts: restore the state under ``GUARD_RESUME_CACHE_KEY`` if the Cache holds
+        one, open the trading day (restored figures apply) and sync the halt.
+        """
         for symbol, instrument_ids, _ in self._pairs:
             guard = self.guard.symbol(symbol)
             for value in instrument_ids:
                 instrument = self._cache.instrument(InstrumentId.from_str(value))
                 if instrument is not None:
                     self._new_leg(instrument, guard)
-        self._roll(self._clock.timestamp_ns())
+        raw = self._cache.get(GUARD_RESUME_CACHE_KEY)
+        if raw is not None:
+            try:
+                snapshot = decode_snapshot(raw)
+            except ValueError as e:
+                self._restore_error(f"{GUARD_RESUME_CACHE_KEY}: {e}")
+            else:
+                self._restore(snapshot)
+        self._started = True
+        # The first state is published with the first change (or at stop), not now: whoever keeps it (the
+        # StateBridge, an actor) subscribes after the RiskEngine started, and would miss it.
+        self._roll(self._clock.timestamp_ns(), publish=False)
+
+    def stop(self) -> None:
+        """Called when the engine stops: publish a change the pacing held back."""
+        if self._save_pending:
+            self._save_all(force=True)
+        self._started = False
+
+    def restore(self, snapshot: GuardStateSnapshot) -> None:
+        """
+        Resume from ``snapshot`` (state saved before a restart): cooldowns and the halt apply at once, the
+        trading day is re-opened with the saved daily figures if it is the same day. Parts that do not
+        validate are logged, kept in ``load_errors`` and skipped. Called on ``GUARD_RESUME_TOPIC``.
+        """
+        self._restore(snapshot)
+        if self._started:
+            self._roll(self._clock.timestamp_ns())
+
+    def _restore(self, snapshot: GuardStateSnapshot) -> None:
+        restored = parse_snapshot(snapshot)
+        for message in restored.errors:
+            self._restore_error(message)
+        self.guard.restore(restored.global_state, restored.symbols, restored.cooldowns)
+        self.restored = snapshot
+        # Publish the restored state in full at the next save (the day re-opens: a forced save).
+        self._dirty_symbols.update(self.guard.symbols)
+
+    def _restore_error(self, message: str) -> None:
+        self.load_errors.append(message)
+        self._log_error(f"Risk guard state ignored: {message}")
+
+    def _on_resume(self, message: object) -> None:
+        if isinstance(message, GuardStateSnapshot):
+            self.restore(message)
+        else:
+            self._restore_error(f"{GUARD_RESUME_TOPIC}: {type(message).__name__} is not a GuardStateSnapshot")
 
     def reset(self) -> None:
         """The engine was reset (a new backtest run): start from fresh state, restored again at start."""
@@ -576,7 +628,6 @@ class RiskGate:
             g = self.guard.global_guard
             reason = f"COOLDOWN: until {g.cooldown_until} ({g.cooldown_cause})"
             self._trigger("COOLDOWN", "cooldown", None, reason)
-            self._save(GuardDomain.COOLDOWN, None, to_dict(g.cooldown_state()))
         else:
             s = self.guard.symbol(scope)
             self._trigger(
@@ -585,10 +636,9 @@ class RiskGate:
                 scope,
                 f"SYMBOL_COOLDOWN: {scope} until {s.cooldown_until} ({s.cooldown_cause})",
             )
-            self._dirty_symbols.add(scope)
-            self._save(GuardDomain.COOLDOWN, scope, to_dict(s.cooldown_state()))
+            self._dirty_symbols.add(scope)  # published by the forced save that follows every new cooldown
 
-    def _roll(self, now: int) -> None:
+    def _roll(self, now: int, publish: bool = True) -> None:
         cleared = self.guard.roll_day_if_due(now, self._session_pnl_or_zero, self._symbol_pnl_or_zero)
         if cleared is None:
             return
@@ -600,7 +650,10 @@ class RiskGate:
             clock.cancel_timer(_DAY_ALERT)
         clock.set_time_alert_ns(_DAY_ALERT, self.guard.global_guard.day_end_ns, self._on_day_alert)
         self._dirty_symbols.update(self.guard.symbols)
-        self._save_all(force=True)
+        if publish:
+            self._save_all(force=True)
+        else:
+            self._save_pending = True
 
     def _sync_trading_state(self) -> None:
         engine = self.engine
@@ -617,58 +670,39 @@ class RiskGate:
 
     # -- state ---------------------------------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str | None, dict[str, Any]]:
-        """The ``GUARD`` domain payloads as they would be saved now (symbol ``None``: the global level)."""
+    def snapshot(self, symbols: Iterable[str] | None = None) -> GuardStateSnapshot:
+        """
+        The guard's state now, as published on ``GUARD_STATE_TOPIC``: the global level, running cooldowns
+        and ``symbols`` (default: every symbol).
+        """
         now = self._clock.timestamp_ns()
-        day_id = self.guard.global_guard.day_id
-        out: dict[str | None, dict[str, Any]] = {None: to_dict(self.guard.global_guard.snapshot(now))}
-        for symbol, guard in self.guard.symbols.items():
-            out[symbol] = to_dict(guard.snapshot(now, day_id))
-        return out
+        guard = self.guard
+        g = guard.global_guard
+        day_id = g.day_id
+        wanted = guard.symbols if symbols is None else symbols
+        by_symbol = {}
+        for symbol in wanted:
+            level = guard.symbols.get(symbol)
+            if level is not None:
+                by_symbol[symbol] = to_dict(level.snapshot(now, day_id))
+        return GuardStateSnapshot(
+            state=to_dict(g.snapshot(now)),
+            cooldowns=cooldown_scopes(guard.cooldowns(), now),
+            ts_event=now,
+            symbols=by_symbol,
+        )
 
     def _save_all(self, force: bool) -> None:
-        if self.store is None:
-            self._dirty_symbols.clear()
-            return
+        """Publish the state (the changed symbols only); routine saves at most once a second, trips at once."""
         now = self._clock.timestamp_ns()
         if not force and now - self._last_save_ns < _SAVE_INTERVAL_NS:
+            self._save_pending = True
             return
         self._last_save_ns = now
-        g = self.guard.global_guard
-        self._save(GuardDomain.GUARD, None, to_dict(g.snapshot(now)))
-        for symbol in self._dirty_symbols:
-            guard = self.guard.symbols.get(symbol)
-            if guard is not None:
-                self._save(GuardDomain.GUARD, symbol, to_dict(guard.snapshot(now, g.day_id)))
+        self._save_pending = False
+        snapshot = self.snapshot(self._dirty_symbols)
         self._dirty_symbols.clear()
-
-    def _save(self, domain: GuardDomain, symbol: str | None, state: dict[str, Any]) -> None:
-        if self.store is None:
-            return
-        try:
-            self.store.save(domain, symbol, state)
-        except Exception as e:  # a store failure must never break order flow
-            self._log_error(f"Risk guard state not saved ({domain}, {symbol}): {e!r}")
-
-    def _restore(self) -> None:
-        if self.store is None:
-            return
-        try:
-            guard_raw = self.store.load(GuardDomain.GUARD)
-            cooldown_raw = self.store.load(GuardDomain.COOLDOWN)
-        except Exception as e:
-            self.load_errors.append(f"load failed: {e!r}")
-            return
-        states, errors = parse_states(guard_raw, GlobalGuardState, SymbolGuardState)
-        cooldowns, cooldown_errors = parse_states(cooldown_raw, CooldownState, CooldownState)
-        self.load_errors.extend(errors + cooldown_errors)
-        global_state = states.pop(None, None)
-        symbol_states = {k: v for k, v in states.items() if k is not None and isinstance(v, SymbolGuardState)}
-        self.guard.restore(
-            global_state if isinstance(global_state, GlobalGuardState) else None,
-            symbol_states,
-            {k: v for k, v in cooldowns.items() if isinstance(v, CooldownState)},
-        )
+        self._msgbus.publish(GUARD_STATE_TOPIC, snapshot)
 
     # -- bookkeeping ---------------------------------------------------------------------------------------
 
@@ -947,6 +981,10 @@ class _GuardedEngineMixin:
         super()._on_start()  # type: ignore[misc]
         self._gate.start()
 
+    def _on_stop(self) -> None:
+        self._gate.stop()
+        super()._on_stop()  # type: ignore[misc]
+
     def _reset(self) -> None:
         super()._reset()  # type: ignore[misc]
         self._gate.reset()
@@ -1003,7 +1041,6 @@ def install_risk_guard(
     target: Any,
     limits: GuardLimits,
     pairs: Iterable[tuple[str, Iterable[str], str | None]] = (),
-    store: GuardStateStore | None = None,
     config: RiskEngineConfig | None = None,
 ) -> RiskGate:
     """
@@ -1019,8 +1056,6 @@ def install_risk_guard(
         (:func:`install_from_settings` does both).
     pairs : Iterable[tuple[str, Iterable[str], str | None]]
         ``(symbol, instrument ids, FX instrument id)`` per pair, e.g. :func:`guarded_pairs`.
-    store : GuardStateStore, optional
-        Saves and restores guard state (cooldowns, halt, daily PnL, peak equity).
     config : RiskEngineConfig, optional
         The engine config; default the kernel's own.
 
@@ -1058,7 +1093,7 @@ def install_risk_guard(
     bus.unsubscribe("events.order.*", old._handle_event)
     bus.unsubscribe("events.position.*", old._handle_event)
 
-    gate = RiskGate(limits, pairs, kernel.cache, kernel.portfolio, bus, kernel.clock, store)
+    gate = RiskGate(limits, pairs, kernel.cache, kernel.portfolio, bus, kernel.clock)
     new: RiskEngine
     if is_live:
         if not isinstance(config, LiveRiskEngineConfig):
@@ -1100,7 +1135,6 @@ def install_from_settings(
     target: Any,
     settings: Settings,
     data: MarketDataSettings | None,
-    store: GuardStateStore | None = None,
 ) -> RiskGate | None:
     """
     Install the guards with the environment's limits (``settings.risk``) for the configured pairs.
@@ -1115,5 +1149,4 @@ def install_from_settings(
         target,
         guard_limits(settings.risk, data),
         guarded_pairs(settings.strategy.pairs),
-        store=store,
     )

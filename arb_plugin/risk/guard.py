@@ -34,7 +34,6 @@ from arb_plugin.risk import rules
 from arb_plugin.risk.rules import ALLOW
 from arb_plugin.risk.rules import Decision
 from arb_plugin.risk.rules import Guard
-from arb_plugin.risk.state import CooldownState
 from arb_plugin.risk.state import GlobalGuardState
 from arb_plugin.risk.state import SymbolGuardState
 from arb_plugin.settings import MarketDataSettings
@@ -42,6 +41,7 @@ from arb_plugin.settings import RiskSettings
 from arb_plugin.settings import SymbolRiskSettings
 
 ZERO = Decimal(0)
+_RESTORED_COOLDOWN = "a cooldown restored after a restart"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NS_PER_US = 1_000
 
@@ -242,9 +242,6 @@ class SymbolGuard:
             cooldown_cause=self.cooldown_cause,
         )
 
-    def cooldown_state(self) -> CooldownState:
-        return CooldownState(Guard.SYMBOL_COOLDOWN.value, self.cooldown_until, self.cooldown_cause)
-
     def __repr__(self) -> str:
         return f"SymbolGuard({self.symbol!r}, instruments={self.instrument_ids})"
 
@@ -373,9 +370,6 @@ class GlobalGuard:
             cooldown_cause=self.cooldown_cause,
         )
 
-    def cooldown_state(self) -> CooldownState:
-        return CooldownState(Guard.COOLDOWN.value, self.cooldown_until, self.cooldown_cause)
-
 
 # -- the hierarchy -----------------------------------------------------------------------------------------
 
@@ -499,33 +493,38 @@ class RiskGuard:
         self,
         global_state: GlobalGuardState | None,
         symbol_states: Mapping[str, SymbolGuardState],
-        cooldowns: Mapping[str | None, CooldownState],
+        cooldowns: Mapping[str | None, int],
     ) -> None:
         """
-        Take state saved before a restart. Cooldowns and the halted flag apply at once; daily figures are
-        carried over at the first :meth:`roll_day_if_due` if it falls on the same trading day.
+        Take state saved before a restart. Cooldowns (``cooldowns``: scope, ``None`` for the global level,
+        to expiry ns) and the halted flag apply at once; a cooldown is only ever extended. The trading day is
+        re-opened at the next :meth:`roll_day_if_due`, which carries the daily figures over if it is the same
+        trading day.
         """
         g = self.global_guard
         if global_state is not None:
             g.halted = global_state.halted
             g.halt_guard = Guard(global_state.halt_guard) if global_state.halt_guard else None
             g.halt_reason = global_state.halt_reason
-            g.cooldown_until = max(g.cooldown_until, global_state.cooldown_until_ns)
-            g.cooldown_cause = global_state.cooldown_cause or g.cooldown_cause
+            if global_state.cooldown_until_ns > g.cooldown_until:
+                g.cooldown_until, g.cooldown_cause = global_state.cooldown_until_ns, global_state.cooldown_cause
         for symbol, state in symbol_states.items():
             guard = self.symbol(symbol)
             if state.cooldown_until_ns > guard.cooldown_until:
-                guard.cooldown_until = state.cooldown_until_ns
-                guard.cooldown_cause = state.cooldown_cause
-        for scope, cooldown in cooldowns.items():
-            if scope is None:
-                if cooldown.until_ns > g.cooldown_until:
-                    g.cooldown_until, g.cooldown_cause = cooldown.until_ns, cooldown.cause
-            else:
-                guard = self.symbol(scope)
-                if cooldown.until_ns > guard.cooldown_until:
-                    guard.cooldown_until, guard.cooldown_cause = cooldown.until_ns, cooldown.cause
+                guard.cooldown_until, guard.cooldown_cause = state.cooldown_until_ns, state.cooldown_cause
+        for scope, until_ns in cooldowns.items():
+            level: GlobalGuard | SymbolGuard = g if scope is None else self.symbol(scope)
+            if until_ns > level.cooldown_until:
+                level.cooldown_until, level.cooldown_cause = until_ns, _RESTORED_COOLDOWN
         self._restored = (global_state, dict(symbol_states))
+        g.day_end_ns = 0  # re-open the day with the restored figures
+
+    def cooldowns(self) -> dict[str | None, int]:
+        """Every cooldown expiry by scope (``None``: the global level), running or not."""
+        out: dict[str | None, int] = {None: self.global_guard.cooldown_until}
+        for symbol, guard in self.symbols.items():
+            out[symbol] = guard.cooldown_until
+        return out
 
     def roll_day_if_due(
         self,

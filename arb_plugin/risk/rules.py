@@ -104,8 +104,7 @@ def max_symbol_position(
         return ALLOW
     return Decision.deny(
         Guard.MAX_SYMBOL_POSITION,
-        f"{symbol} exposure {fmt_money(exposure_after, currency)} after the order "
-        f"> limit {fmt_money(limit, currency)}",
+        f"{symbol} exposure {fmt_money(exposure_after, currency)} after the order > limit {fmt_money(limit, currency)}",
     )
 
 
@@ -139,8 +138,7 @@ def leg_imbalance(
         return ALLOW
     return Decision.deny(
         Guard.LEG_IMBALANCE,
-        f"{symbol} unhedged {fmt_money(unhedged, currency)} across venues "
-        f"> limit {fmt_money(limit, currency)}",
+        f"{symbol} unhedged {fmt_money(unhedged, currency)} across venues > limit {fmt_money(limit, currency)}",
     )
 
 

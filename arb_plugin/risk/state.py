@@ -1,93 +1,42 @@
 """
-Guard state a restart must keep, and the interface the StateStore implements to keep it.
+Guard state a restart must keep, and how it travels: no store, only the message bus and the Cache.
 
-Two domains of the documented keyspace hold it:
+The interface (one home: :mod:`arb_plugin.events`)
+--------------------------------------------------
+- **Save.** The gate publishes a :class:`~arb_plugin.events.GuardStateSnapshot` on ``GUARD_STATE_TOPIC``
+  whenever the state changes (a trip, a cooldown, a new trading day, a halt lifted: at once; PnL moves: at
+  most once a second on the engine's clock). ``state`` is a :class:`GlobalGuardState`, ``symbols`` one
+  :class:`SymbolGuardState` per symbol that changed, ``cooldowns`` every running cooldown. Publishing is all
+  the guard does: no I/O, the same in a backtest and live.
+- **Restore.** Whoever keeps the state puts the JSON of the latest snapshot in the Cache under
+  ``GUARD_RESUME_CACHE_KEY`` and publishes it on ``GUARD_RESUME_TOPIC``. The gate reads the Cache key when
+  its engine starts and takes the message when it comes: NautilusTrader starts the RiskEngine *before* the
+  Trader starts actors, and actors before strategies, so an actor that resumes state in its ``on_start``
+  reaches the guard through the message, before any strategy can send an order.
 
-- ``GUARD`` (TTL 7200 s): one :class:`GlobalGuardState` (symbol ``None``) and one :class:`SymbolGuardState`
-  per symbol: trading day, daily PnL, equity and its peak, the halted flag, cooldown expiries. The StateStore
-  also appends these to PostgreSQL ``risk_guard_snapshots``.
-- ``COOLDOWN`` (TTL 3600 s): one :class:`CooldownState` per running cooldown (symbol ``None`` for the global
-  ``COOLDOWN``), so a cooldown is visible on its own and disappears when it expires.
+The :class:`arb_plugin.state.bridge.StateBridge` is that keeper in paper, live and (optionally) backtest
+nodes: it writes ``GUARD`` (global), ``GUARD:{symbol}`` and ``COOLDOWN[:{symbol}]`` keys plus
+``risk_guard_snapshots`` rows, and resumes from Redis, else PostgreSQL. Without it (a plain backtest, ``make
+demo``) nothing listens and the state lives in the gate for the run; tests carry it between engines in
+process by seeding the next engine's Cache.
 
-Payloads are JSON-able dicts (decimals as strings, times as UNIX nanoseconds). ``save`` is called on the
-trading thread and must not block: a real store queues the write (the StateBridge flushes in batches).
-``load`` is called once, before the node starts.
+Payloads are JSON-able dicts (decimals as strings, times as UNIX nanoseconds), validated on restore: a payload
+that does not validate is reported, naming its scope, and skipped; start-up never fails on it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
 from decimal import Decimal
 from decimal import InvalidOperation
-from enum import StrEnum
 from typing import Any
-from typing import Protocol
-from typing import runtime_checkable
 
 import msgspec
 
-
-class GuardDomain(StrEnum):
-    """The keyspace domains guard state lives in (names as in the StateStore's ``Domain``)."""
-
-    GUARD = "GUARD"
-    COOLDOWN = "COOLDOWN"
-
-
-@runtime_checkable
-class GuardStateStore(Protocol):
-    """
-    Where guard state is saved and restored from.
-
-    ``symbol`` is ``None`` for the global level. ``state`` is a JSON-able dict; ``load`` returns the latest
-    state saved per symbol in that domain (an empty dict when there is none). A value the store cannot decode
-    is returned as it is: the guard reports and skips it (it never stops start-up).
-    """
-
-    def save(self, domain: GuardDomain, symbol: str | None, state: dict[str, Any]) -> None: ...
-
-    def load(self, domain: GuardDomain) -> dict[str | None, Any]: ...
-
-
-class InMemoryGuardStateStore:
-    """
-    In-process :class:`GuardStateStore`: keeps each state as JSON text, as a real store would.
-
-    Survives an engine (not a process) restart; used by tests and by backtests that need no persistence.
-    ``snapshots`` records every ``GUARD`` save in order (what ``risk_guard_snapshots`` would hold).
-    """
-
-    def __init__(self) -> None:
-        self._data: dict[tuple[GuardDomain, str | None], str] = {}
-        self.snapshots: list[tuple[str | None, str]] = []
-
-    def save(self, domain: GuardDomain, symbol: str | None, state: dict[str, Any]) -> None:
-        text = json.dumps(state, sort_keys=True)
-        self._data[(GuardDomain(domain), symbol)] = text
-        if domain == GuardDomain.GUARD:
-            self.snapshots.append((symbol, text))
-
-    def load(self, domain: GuardDomain) -> dict[str | None, Any]:
-        """Every state of ``domain``; a value that is not JSON is returned as its text (the caller rejects it)."""
-        out: dict[str | None, Any] = {}
-        for (d, symbol), text in self._data.items():
-            if d == GuardDomain(domain):
-                try:
-                    out[symbol] = json.loads(text)
-                except json.JSONDecodeError:
-                    out[symbol] = text
-        return out
-
-    def put_raw(self, domain: GuardDomain, symbol: str | None, text: str) -> None:
-        """Store ``text`` as is (tests use it to plant a corrupt value)."""
-        self._data[(GuardDomain(domain), symbol)] = text
-
-    def load_raw(self, domain: GuardDomain, symbol: str | None) -> str | None:
-        return self._data.get((GuardDomain(domain), symbol))
-
-
-# -- payloads ----------------------------------------------------------------------------------------------
+from arb_plugin.events import GUARD_GLOBAL_SCOPE
+from arb_plugin.events import GuardStateSnapshot
 
 
 def _decimal(value: str, name: str) -> Decimal:
@@ -104,7 +53,7 @@ _HALT_GUARDS = frozenset({"MAX_DAILY_LOSS", "MAX_DRAWDOWN"})
 
 
 class GlobalGuardState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The global level: ``GUARD`` domain, symbol ``None``."""
+    """The global level: ``GuardStateSnapshot.state`` (the ``GUARD`` key without a symbol)."""
 
     ts_event: int
     currency: str
@@ -128,7 +77,7 @@ class GlobalGuardState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class SymbolGuardState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One symbol: ``GUARD`` domain, symbol key."""
+    """One symbol: ``GuardStateSnapshot.symbols[symbol]`` (the ``GUARD:{symbol}`` key)."""
 
     ts_event: int
     trading_day: str
@@ -143,41 +92,72 @@ class SymbolGuardState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return self
 
 
-class CooldownState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One running cooldown: ``COOLDOWN`` domain (symbol ``None``: the global ``COOLDOWN``)."""
-
-    guard: str  # "COOLDOWN" | "SYMBOL_COOLDOWN"
-    until_ns: int
-    cause: str
-    version: int = 1
-
-    def validate(self) -> CooldownState:
-        return self
-
-
 def to_dict(state: msgspec.Struct) -> dict[str, Any]:
     """A payload as a JSON-able dict."""
     result: dict[str, Any] = msgspec.to_builtins(state)
     return result
 
 
-def parse_states(
-    raw: Mapping[str | None, Any],
-    global_type: type[Any],
-    symbol_type: type[Any],
-) -> tuple[dict[str | None, Any], list[str]]:
-    """
-    Validate loaded payloads (``global_type`` for symbol ``None``, ``symbol_type`` for the others).
+@dataclass
+class RestoredState:
+    """What a :class:`GuardStateSnapshot` holds, validated: the parts that did not validate are in ``errors``."""
 
-    Returns the valid states and one message per payload that did not validate, naming its symbol: the
-    caller logs them and goes on, so start-up never fails on a bad value and the good states still load.
+    global_state: GlobalGuardState | None = None
+    symbols: dict[str, SymbolGuardState] = field(default_factory=dict)
+    cooldowns: dict[str | None, int] = field(default_factory=dict)  # scope (None: global) -> expiry ns
+    errors: list[str] = field(default_factory=list)
+
+
+def _convert(payload: Any, cls: type[Any], scope: str) -> tuple[Any, str | None]:
+    try:
+        return msgspec.convert(payload, type=cls).validate(), None
+    except (msgspec.ValidationError, ValueError, TypeError) as e:
+        return None, f"{cls.__name__} for {scope}: {e} (payload {payload!r:.200})"
+
+
+def parse_snapshot(snapshot: GuardStateSnapshot) -> RestoredState:
     """
-    out: dict[str | None, Any] = {}
-    errors: list[str] = []
-    for symbol, payload in raw.items():
-        cls = global_type if symbol is None else symbol_type
-        try:
-            out[symbol] = msgspec.convert(payload, type=cls).validate()
-        except (msgspec.ValidationError, ValueError, TypeError) as e:
-            errors.append(f"{cls.__name__} for {symbol or '<global>'}: {e} (payload {payload!r:.200})")
-    return out, errors
+    Validate a snapshot to resume from.
+
+    An empty ``state`` means no global state was kept (only symbols); any other payload that does not
+    validate is reported in ``errors`` (naming its scope and showing the payload) and left out, so the good
+    parts still load.
+    """
+    out = RestoredState()
+    if snapshot.state:
+        out.global_state, error = _convert(snapshot.state, GlobalGuardState, "<global>")
+        if error is not None:
+            out.errors.append(error)
+    for symbol, payload in snapshot.symbols.items():
+        state, error = _convert(payload, SymbolGuardState, symbol)
+        if error is not None:
+            out.errors.append(error)
+        else:
+            out.symbols[symbol] = state
+    for scope, until_ns in snapshot.cooldowns.items():
+        out.cooldowns[None if scope == GUARD_GLOBAL_SCOPE else scope] = until_ns
+    return out
+
+
+def decode_snapshot(data: bytes | str) -> GuardStateSnapshot:
+    """
+    Decode the JSON of a :class:`GuardStateSnapshot` (the ``GUARD_RESUME_CACHE_KEY`` value).
+
+    Raises
+    ------
+    ValueError
+        If ``data`` is not one (the message says why).
+    """
+    try:
+        return GuardStateSnapshot.from_json(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        raise ValueError(f"not a GuardStateSnapshot: {e} (value {data!r:.200})") from None
+
+
+def cooldown_scopes(cooldowns: Mapping[str | None, int], now_ns: int) -> dict[str, int]:
+    """The running cooldowns (expiry after ``now_ns``) as ``GuardStateSnapshot.cooldowns``."""
+    return {
+        GUARD_GLOBAL_SCOPE if scope is None else scope: until
+        for scope, until in cooldowns.items()
+        if until > now_ns
+    }

@@ -26,23 +26,29 @@ without its state.
 
 Risk guard interface
 --------------------
-The risk guard persists and restores its state without holding a store:
+The risk guard (:mod:`arb_plugin.risk`) holds no store; it talks to the bridge through the message bus and
+the Cache (:mod:`arb_plugin.risk.state` describes its side):
 
-- **Save**: publish a :class:`arb_plugin.events.GuardStateSnapshot` on ``GUARD_STATE_TOPIC`` whenever the
-  guard's state changes::
+- **Save**: the guard publishes a :class:`arb_plugin.events.GuardStateSnapshot` on ``GUARD_STATE_TOPIC``
+  whenever its state changes: ``state`` (global level), ``symbols`` (the symbols that changed),
+  ``cooldowns`` (every running one: ``"GLOBAL"`` or a symbol -> expiry, ns on the guard's clock). The
+  bridge writes, through :meth:`StateStore.guard_state_writes`:
 
-      msgbus.publish(GUARD_STATE_TOPIC, GuardStateSnapshot(
-          state={"daily_pnl_krw": "-150000", "peak_equity_krw": "250000000", "trading_day": "2025-01-02",
-                 "halted": False},                      # any JSON-able dict; money as decimal strings
-          cooldowns={"GLOBAL": expiry_ns, "BTCUSDT": expiry_ns},   # scope -> expiry (guard's clock, ns)
-          ts_event=clock.timestamp_ns(),
-      ))
+  ========================================= ========== ==============================================
+  key                                       TTL (s)    value
+  ========================================= ========== ==============================================
+  ``...:GUARD``                             7 200      global state + every running cooldown
+  ``...:GUARD:{symbol}``                    7 200      that symbol's state + its cooldown
+  ``...:COOLDOWN`` / ``...:COOLDOWN:{sym}`` remaining  ``{"scope", "expires_ns"}``; gone when it expires
+                                            (<= 3 600)
+  ========================================= ========== ==============================================
 
-  The bridge writes the whole snapshot under ``GUARD`` (TTL 7,200 s) and one ``COOLDOWN:{scope}`` key per
-  active cooldown that expires with it (at most 3,600 s), plus a ``risk_guard_snapshots`` row (JSONB).
-- **Restore**: in ``on_start`` (actors start first, so it is there), read
-  ``cache.get(GUARD_RESUME_CACHE_KEY)`` and decode it with ``GuardStateSnapshot.from_json``; drop the
-  cooldowns whose expiry has passed on your clock.
+  Every GUARD value is also a ``risk_guard_snapshots`` row (JSONB; ``symbol`` NULL for the global level).
+- **Restore**: on start the bridge loads every GUARD key (:meth:`StateStore.load_guard_state`: per key
+  the newer of Redis and PostgreSQL, so keys Redis lost come from the rows), puts the assembled snapshot
+  in the Cache under ``GUARD_RESUME_CACHE_KEY`` and publishes it on ``GUARD_RESUME_TOPIC``: the RiskEngine
+  started before the actors, so the guard takes it from the message (from the Cache key when it was put
+  there before the engine started), before any strategy starts.
 - From async code (tools, tests), the same through a store: ``await store.save_guard_state(snapshot)``
-  and ``await store.load_guard_state()`` (Redis, else the newest valid ``risk_guard_snapshots`` row).
+  and ``await store.load_guard_state()``.
 """

@@ -99,8 +99,7 @@ def portfolio_summary(cache: Cache, portfolio: PortfolioFacade, ts: int) -> dict
             balance.currency.code: str(balance.total.as_decimal()) for balance in account.balances().values()
         }
     venue_names = sorted(
-        {a.id.get_issuer() for a in cache.accounts()}
-        | {p.instrument_id.venue.value for p in cache.positions()},
+        {a.id.get_issuer() for a in cache.accounts()} | {p.instrument_id.venue.value for p in cache.positions()},
     )
     for name in venue_names:
         venue = Venue(name)
@@ -128,8 +127,7 @@ def portfolio_summary(cache: Cache, portfolio: PortfolioFacade, ts: int) -> dict
     return {
         "ts": ts,
         **{
-            label: {ccy: None if v is None else str(v) for ccy, v in values.items()}
-            for label, values in totals.items()
+            label: {ccy: None if v is None else str(v) for ccy, v in values.items()} for label, values in totals.items()
         },
         "venues": venues,
         "balances": balances,

@@ -22,11 +22,14 @@ Keys written (see :mod:`arb_plugin.state.keys`):
 - ``STATE`` (session-wide): SESSION metadata; ``STATE:trading_state`` (risk engine state).
 - ``PORTFOLIO``: exposure and PnL in KRW and USDT, balances (a ``session_snapshots`` row every
   ``pg_snapshot_interval_secs``).
-- ``GUARD`` / ``COOLDOWN:{scope}``: the risk guard's state.
+- ``GUARD`` / ``GUARD:{symbol}`` / ``COOLDOWN[:{symbol}]``: the risk guard's state, from the
+  ``GuardStateSnapshot`` it publishes on ``GUARD_STATE_TOPIC`` (every GUARD value also a
+  ``risk_guard_snapshots`` row); see :meth:`StateStore.guard_state_writes`.
 
 Resume: on start, before any strategy starts (NautilusTrader's Trader starts actors first), the bridge
 loads the latest PairSnapshot per symbol and the guard state (Redis, else PostgreSQL) and puts their JSON
-in the Cache under ``RESUME_CACHE_KEY`` / ``GUARD_RESUME_CACHE_KEY``.
+in the Cache under ``RESUME_CACHE_KEY`` / ``GUARD_RESUME_CACHE_KEY``. The RiskEngine has started by then,
+so the guard state is also published on ``GUARD_RESUME_TOPIC``, where the risk guard takes it.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from typing import Any
 import msgspec
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
+from nautilus_trader.common.config import ImportableActorConfig
 from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.model.events import AccountState
 from nautilus_trader.model.events import OrderFilled
@@ -46,6 +50,7 @@ from nautilus_trader.model.events import PositionEvent
 from nautilus_trader.model.identifiers import InstrumentId
 
 from arb_plugin.events import GUARD_RESUME_CACHE_KEY
+from arb_plugin.events import GUARD_RESUME_TOPIC
 from arb_plugin.events import GUARD_STATE_TOPIC
 from arb_plugin.events import LEG_RISK_TOPIC
 from arb_plugin.events import PAIR_CLOSED_TOPIC
@@ -138,6 +143,15 @@ def state_bridge_config(
     return StateBridgeConfig(**values)
 
 
+def state_bridge_actor(config: StateBridgeConfig) -> ImportableActorConfig:
+    """The ``ImportableActorConfig`` that adds a :class:`StateBridge` to any node (backtest, paper, live)."""
+    return ImportableActorConfig(
+        actor_path="arb_plugin.state.bridge:StateBridge",
+        config_path="arb_plugin.state.bridge:StateBridgeConfig",
+        config=config.json_primitives(),
+    )
+
+
 _encode = msgspec.json.Encoder().encode
 
 
@@ -228,6 +242,10 @@ class StateBridge(Actor):
         ):
             self.msgbus.subscribe(topic, handler)
             self._subscriptions.append((topic, handler))
+        if self.resumed_guard is not None:
+            # The RiskEngine started before the actors: the guard takes its state from this message (and
+            # publishes it back at once, which the subscription above writes).
+            self.msgbus.publish(GUARD_RESUME_TOPIC, self.resumed_guard)
         self.clock.set_timer(
             _REFRESH_TIMER,
             dt.timedelta(seconds=config.refresh_interval_secs),
@@ -253,7 +271,9 @@ class StateBridge(Actor):
         guard = self.writer.call(store.load_guard_state, self._config.io_timeout_secs)
         if guard is not None:
             self.cache.add(GUARD_RESUME_CACHE_KEY, guard.to_json())
-            self.log.info(f"Resume guard state: {len(guard.cooldowns)} cooldown(s)")
+            self.log.info(
+                f"Resume guard state: {len(guard.symbols)} symbol(s), {len(guard.cooldowns)} cooldown(s)",
+            )
         self.resumed_guard = guard
 
     def on_stop(self) -> None:
@@ -329,9 +349,7 @@ class StateBridge(Actor):
 
     def _on_leg_risk(self, alert: LegRiskAlert) -> None:
         self._batch.add(
-            KeyWrite(
-                Domain.STATE, alert.symbol, "leg_risk", _encode(alert), durable=True, ts_event=alert.ts_event
-            ),
+            KeyWrite(Domain.STATE, alert.symbol, "leg_risk", _encode(alert), durable=True, ts_event=alert.ts_event),
         )
         self._mark()
 
@@ -348,9 +366,7 @@ class StateBridge(Actor):
             self._learn(fill.instrument_id, pair)
         symbol = self._symbol_of(fill.instrument_id)
         self._batch.add_row(
-            event_row(
-                SnapshotTable.POSITION, "fill", _encode(OrderFilled.to_dict(fill)), symbol, fill.ts_event
-            ),
+            event_row(SnapshotTable.POSITION, "fill", _encode(OrderFilled.to_dict(fill)), symbol, fill.ts_event),
         )
         self._dirty_symbols.add(symbol)
         self._portfolio_dirty = True
@@ -366,9 +382,7 @@ class StateBridge(Actor):
 
     def _on_account(self, state: AccountState) -> None:
         self._batch.add_row(
-            event_row(
-                SnapshotTable.SESSION, "account", _encode(AccountState.to_dict(state)), None, state.ts_event
-            ),
+            event_row(SnapshotTable.SESSION, "account", _encode(AccountState.to_dict(state)), None, state.ts_event),
         )
         self._portfolio_dirty = True
         self._mark()
@@ -422,9 +436,7 @@ class StateBridge(Actor):
             except Exception as e:  # a view must never break the timer (and so the trading loop)
                 self._report(f"PORTFOLIO not derived ({type(e).__name__}: {e})")
             else:
-                batch.add(
-                    KeyWrite(Domain.PORTFOLIO, None, None, _encode(summary), durable=durable, ts_event=now)
-                )
+                batch.add(KeyWrite(Domain.PORTFOLIO, None, None, _encode(summary), durable=durable, ts_event=now))
         if not batch:
             return
         self._batch = Batch()

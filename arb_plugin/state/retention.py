@@ -34,8 +34,7 @@ def parse_duration(text: str) -> dt.timedelta:
     match = _DURATION.match(text)
     if match is None or int(match.group(1)) <= 0:
         raise ArbPluginError(
-            f"duration {text!r} is not valid: use a positive whole number and a unit s, m, h, d or w "
-            "(e.g. 30d)",
+            f"duration {text!r} is not valid: use a positive whole number and a unit s, m, h, d or w (e.g. 30d)",
         )
     return dt.timedelta(seconds=int(match.group(1)) * _UNIT_SECS[match.group(2)])
 

@@ -63,9 +63,7 @@ class SessionInfo(msgspec.Struct, frozen=True):
         return msgspec.json.encode(self)
 
 
-_COLUMNS = (
-    "session_id, env, mode, config_hash, status, started_at, heartbeat_at, starts, resumed_at, stopped_at"
-)
+_COLUMNS = "session_id, env, mode, config_hash, status, started_at, heartbeat_at, starts, resumed_at, stopped_at"
 
 
 def new_session_id(now: dt.datetime | None = None) -> str:

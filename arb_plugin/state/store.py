@@ -41,13 +41,16 @@ from typing import NamedTuple
 from typing import TypeVar
 
 import asyncpg
+import msgspec
 from redis.exceptions import ResponseError
 
+from arb_plugin.events import GUARD_GLOBAL_SCOPE
 from arb_plugin.events import GuardStateSnapshot
 from arb_plugin.events import PairSnapshot
 from arb_plugin.state.keys import DOMAIN_TTL_SECS
 from arb_plugin.state.keys import Domain
 from arb_plugin.state.keys import KeyBuilder
+from arb_plugin.state.keys import check_part
 from arb_plugin.state.records import ROW_COLUMNS
 from arb_plugin.state.records import KeyWrite
 from arb_plugin.state.records import SnapshotRow
@@ -68,10 +71,11 @@ from arb_plugin.state.validate import decode_pair_snapshot
 
 T = TypeVar("T")
 
+_encode_json = msgspec.json.Encoder().encode
+
 _log = logging.getLogger("arb_plugin.state")
 
 PG_CANDIDATE_ROWS = 5  # newest rows tried per key when the newest does not validate
-COOLDOWN_SCOPE_GLOBAL = "GLOBAL"
 _NOT_RENEWED = frozenset({Domain.COOLDOWN, Domain.METRICS, Domain.WS})
 
 
@@ -108,9 +112,7 @@ async def create_pg_pool(dsn: str, schema: str, min_size: int = 1, max_size: int
     return pool
 
 
-async def copy_rows(
-    conn: asyncpg.Connection, session_id: str, rows: Sequence[SnapshotRow], schema: str
-) -> None:
+async def copy_rows(conn: asyncpg.Connection, session_id: str, rows: Sequence[SnapshotRow], schema: str) -> None:
     """``COPY`` ``rows`` into their tables (one COPY per table)."""
     by_table: dict[SnapshotTable, list[tuple[Any, ...]]] = {}
     for row in rows:
@@ -564,9 +566,7 @@ class StateStore:
             pg_symbols = await self._pg_symbols(SnapshotTable.POSITION, Domain.SNAPSHOT.value)
         else:
             pg_symbols = list(symbols)
-        for symbol, snap in (
-            await self._pg_latest(Domain.SNAPSHOT, pg_symbols, None, decode_pair_snapshot)
-        ).items():
+        for symbol, snap in (await self._pg_latest(Domain.SNAPSHOT, pg_symbols, None, decode_pair_snapshot)).items():
             candidates.setdefault(symbol, []).append(snap)
         chosen: dict[str, PairSnapshot] = {}
         for symbol, snaps in candidates.items():
@@ -627,36 +627,112 @@ class StateStore:
 
     # -- risk guard state ----------------------------------------------------------------------------
 
-    def guard_state_writes(
-        self, snapshot: GuardStateSnapshot, payload: bytes | None = None
-    ) -> list[KeyWrite]:
+    def guard_state_writes(self, snapshot: GuardStateSnapshot) -> list[KeyWrite]:
         """
-        Key writes for a guard state: the whole snapshot under GUARD (durable: a ``risk_guard_snapshots``
-        row), and one COOLDOWN key per active cooldown, expiring with it.
+        Key writes for a guard state (see :class:`arb_plugin.events.GuardStateSnapshot`):
+
+        - ``GUARD``: the global level with every running cooldown; ``GUARD:{symbol}``: one per symbol in the
+          snapshot (its state and its own cooldown). Each value is a ``GuardStateSnapshot`` and durable: a
+          ``risk_guard_snapshots`` row (symbol NULL for the global level).
+        - ``COOLDOWN`` (global) / ``COOLDOWN:{symbol}``: one per running cooldown, ``{"scope", "expires_ns"}``,
+          with the cooldown's remaining time (on the snapshot's clock) as TTL, capped at the domain's 3,600 s:
+          the key disappears when the cooldown expires. Never renewed; the next snapshot rewrites it.
+
+        A symbol that cannot be a key part is reported and left out.
         """
-        data = payload if payload is not None else snapshot.to_json()
-        writes = [KeyWrite(Domain.GUARD, None, None, data, durable=True, ts_event=snapshot.ts_event)]
+        ts_event = snapshot.ts_event
+        global_part = snapshot
+        if snapshot.symbols:
+            global_part = GuardStateSnapshot(state=snapshot.state, cooldowns=snapshot.cooldowns, ts_event=ts_event)
+        writes = [KeyWrite(Domain.GUARD, None, None, global_part.to_json(), durable=True, ts_event=ts_event)]
+        for symbol, state in snapshot.symbols.items():
+            if not self._key_part_ok(symbol):
+                continue
+            own = {symbol: snapshot.cooldowns[symbol]} if symbol in snapshot.cooldowns else {}
+            payload = GuardStateSnapshot(state=state, cooldowns=own, ts_event=ts_event).to_json()
+            writes.append(KeyWrite(Domain.GUARD, symbol, None, payload, durable=True, ts_event=ts_event))
         for scope, expires_ns in snapshot.cooldowns.items():
-            remaining = math.ceil((expires_ns - snapshot.ts_event) / 1e9)
-            if remaining > 0:
-                value = b'{"scope":"%s","expires_ns":%d}' % (scope.encode(), expires_ns)
-                writes.append(
-                    KeyWrite(
-                        Domain.COOLDOWN, scope, None, value, ttl_secs=remaining, ts_event=snapshot.ts_event
-                    ),
-                )
+            remaining = math.ceil((expires_ns - ts_event) / 1e9)
+            scope_symbol = None if scope == GUARD_GLOBAL_SCOPE else scope
+            if remaining <= 0 or (scope_symbol is not None and not self._key_part_ok(scope_symbol)):
+                continue
+            value = _encode_json({"scope": scope, "expires_ns": expires_ns})
+            writes.append(
+                KeyWrite(Domain.COOLDOWN, scope_symbol, None, value, ttl_secs=remaining, ts_event=ts_event),
+            )
         return writes
 
+    def _key_part_ok(self, symbol: str) -> bool:
+        try:
+            check_part("symbol", symbol)
+        except ValueError as e:
+            self._bad_value(f"guard state: {e}; left out")
+            return False
+        return True
+
     async def save_guard_state(self, snapshot: GuardStateSnapshot) -> None:
-        """Persist the risk guard's state (GUARD + COOLDOWN keys, ``risk_guard_snapshots`` row)."""
+        """Persist the risk guard's state (GUARD + COOLDOWN keys, ``risk_guard_snapshots`` rows)."""
         await self.write(self.guard_state_writes(snapshot))
 
     async def load_guard_state(self) -> GuardStateSnapshot | None:
-        """The newest valid guard state of this session (Redis, else PostgreSQL), or ``None``."""
-        value = await self.read(Domain.GUARD, decode=decode_guard_state)
-        if value is None or isinstance(value, GuardStateSnapshot):
-            return value
-        return None
+        """
+        The guard state of this session to resume from, or ``None`` when there is none.
+
+        Every ``GUARD`` key (global and per symbol) is read from Redis and from PostgreSQL (the newest valid
+        ``risk_guard_snapshots`` row within the domain TTL); per key the newer (``ts_event``) wins, so keys
+        Redis lost come from PostgreSQL. A corrupt or foreign value is reported and skipped. The result is
+        one snapshot: the global state, every symbol's latest state, and every cooldown (latest expiry).
+        """
+        redis_good: dict[str | None, GuardStateSnapshot] = {}
+        if await self._redis_usable():
+            try:
+                redis_good = await self._redis_guard_states()
+            except REDIS_DOWN_ERRORS as e:
+                self._redis_unreachable(e)
+        scopes: list[str | None] = [None]
+        scopes += await self._pg_symbols(SnapshotTable.RISK_GUARD, Domain.GUARD.value)
+        pg_good = await self._pg_latest(Domain.GUARD, scopes, None, decode_guard_state)
+        chosen: dict[str | None, GuardStateSnapshot] = {}
+        for scope in (*redis_good, *pg_good):
+            found = [s for s in (redis_good.get(scope), pg_good.get(scope)) if s is not None]
+            chosen[scope] = max(found, key=lambda s: s.ts_event)
+        if not chosen:
+            return None
+        ts_event = max(s.ts_event for s in chosen.values())
+        top = chosen.pop(None, None)
+        cooldowns = dict(top.cooldowns) if top is not None else {}
+        symbols: dict[str, dict[str, Any]] = {}
+        for symbol, snap in sorted((k, v) for k, v in chosen.items() if k is not None):
+            symbols[symbol] = snap.state
+            for scope, until in snap.cooldowns.items():
+                cooldowns[scope] = max(cooldowns.get(scope, until), until)
+        return GuardStateSnapshot(
+            state=top.state if top is not None else {},
+            cooldowns=cooldowns,
+            ts_event=ts_event,
+            symbols=symbols,
+        )
+
+    async def _redis_guard_states(self) -> dict[str | None, GuardStateSnapshot]:
+        scopes: list[str | None] = [None]
+        for key in await self._redis.scan(self.keys.pattern(Domain.GUARD)):
+            parts = self.keys.parse(key)
+            if parts.symbol is not None and parts.field is None:
+                scopes.append(parts.symbol)
+        keys = [self.keys(Domain.GUARD, scope) for scope in scopes]
+        values = await self._redis.mget(keys)
+        out: dict[str | None, GuardStateSnapshot] = {}
+        for scope, key, value in zip(scopes, keys, values, strict=True):
+            if value is None:
+                kind = await self._redis.key_type(key)
+                if kind != "none":
+                    self._bad_value(f"Redis key {key} holds a {kind}, not a GuardStateSnapshot; skipped")
+                continue
+            try:
+                out[scope] = decode_guard_state(value)
+            except InvalidStateValue as e:
+                self._bad_value(f"Redis key {key}: {e}; skipped (not overwritten with it)")
+        return out
 
     # -- sessions ------------------------------------------------------------------------------------
 

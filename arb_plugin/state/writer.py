@@ -210,8 +210,7 @@ class StateWriter:
                     await self.store.maintain()
             except Exception as e:
                 self._problem(
-                    f"state write failed ({type(e).__name__}: {e}); "
-                    f"{self.store.pending_rows} rows kept for retry",
+                    f"state write failed ({type(e).__name__}: {e}); {self.store.pending_rows} rows kept for retry",
                 )
 
     async def _maybe_renew(self) -> None:

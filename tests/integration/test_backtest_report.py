@@ -47,7 +47,7 @@ def test_summary_states_data_and_fx_resolution(report):
     assert "half-spread of 2 bps" in summary["run"]["data_resolution"]
     assert "daily" in summary["run"]["fx_resolution"] and "ECOS" in summary["run"]["fx_resolution"]
     assert summary["trades"]["round_trips"] >= 5
-    assert set(summary["premium_bps"]) >= {"mean", "p5", "p50", "p95", "samples"}
+    assert set(summary["premium_bps"]["BTCUSDT"]) >= {"mean", "p5", "p50", "p95", "samples"}
     assert D(summary["equity"]["max_drawdown_krw"]) >= 0
 
 

@@ -153,3 +153,17 @@ def test_cli_catalog_build_and_import(tmp_path, market_dir):
 def test_cli_bad_arguments(args, message):
     r = arb(*args)
     assert r.returncode == 2 and message in r.stderr
+
+
+def test_overwrite_replaces_data_and_keeps_other_files(tmp_path, market_dir):
+    upbit, binance, fx = find_sources(market_dir)
+    from datetime import date
+
+    from arb_plugin.catalog import CatalogSpec
+
+    spec = CatalogSpec(date(2024, 12, 3), date(2024, 12, 3), overlap_only=True)
+    build_catalog(tmp_path, upbit, binance, fx, spec, progress=False)
+    (tmp_path / "SOURCES.md").write_text("provenance")
+    build_catalog(tmp_path, upbit, binance, fx, spec, overwrite=True, progress=False)
+    assert (tmp_path / "SOURCES.md").read_text() == "provenance"
+    assert len(bars(tmp_path, BAR_TYPES[0])) == 308

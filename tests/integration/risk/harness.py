@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 from nautilus_trader.backtest.engine import BacktestEngine
 from nautilus_trader.config import BacktestEngineConfig
+from nautilus_trader.config import ImportableActorConfig
 from nautilus_trader.config import LoggingConfig
 from nautilus_trader.config import PortfolioConfig
 from nautilus_trader.config import StrategyConfig
@@ -40,9 +41,12 @@ from nautilus_trader.model.objects import Quantity
 from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
+from arb_plugin.events import GUARD_RESUME_CACHE_KEY
+from arb_plugin.events import GUARD_STATE_TOPIC
 from arb_plugin.events import GUARD_TRIGGER_TOPIC
 from arb_plugin.events import PAIR_CLOSED_TOPIC
 from arb_plugin.events import Direction
+from arb_plugin.events import GuardStateSnapshot
 from arb_plugin.events import GuardTriggered
 from arb_plugin.events import OrderIntent
 from arb_plugin.events import PairClosed
@@ -51,7 +55,6 @@ from arb_plugin.risk.gate import RiskGate
 from arb_plugin.risk.gate import install_risk_guard
 from arb_plugin.risk.guard import GuardLimits
 from arb_plugin.risk.guard import SymbolLimits
-from arb_plugin.risk.state import GuardStateStore
 
 T0 = pd.Timestamp("2024-08-01T00:00:00Z").value  # 09:00 Asia/Seoul
 SEC = 1_000_000_000
@@ -253,20 +256,23 @@ def build(
     account_type: AccountType = AccountType.CASH,
     prices: Callable[[InstrumentId, int], tuple[str, str] | None] | None = None,
     instruments: Iterable[InstrumentId] = tuple(INSTRUMENTS),
-    store: GuardStateStore | None = None,
+    carry: GuardStateCarry | None = None,
     set_xrate: bool = True,
     start_ns: int = T0,
     pairs: Iterable[tuple[str, Iterable[str], str | None]] = PAIRS,
+    actors: Iterable[ImportableActorConfig] = (),
 ) -> Setup:
     """
     A BacktestEngine with quotes every second for ``seconds`` (``prices(instrument, second)`` may change
     them or return ``None`` to skip a quote), the script strategy, and the guard installed with ``limits``
-    (``None``: not installed).
+    (``None``: not installed). ``carry`` carries guard state in process: it seeds this engine with the state
+    it kept and keeps what this engine publishes. ``actors`` are added to the engine (e.g. the StateBridge).
     """
     engine = BacktestEngine(
         BacktestEngineConfig(
             logging=LoggingConfig(log_level="ERROR"),
             portfolio=PortfolioConfig(use_mark_xrates=True),
+            actors=list(actors),
         ),
     )
     balances = {
@@ -312,5 +318,41 @@ def build(
     strategy = ScriptStrategy(ScriptConfig(set_xrate=set_xrate, subscribe=tuple(str(i) for i in wanted)))
     strategy.script = [Step(start_ns + int(at * SEC), action) for at, action in script]
     engine.add_strategy(strategy)
-    gate = install_risk_guard(engine, limits, pairs, store=store) if limits is not None else None
+    gate = install_risk_guard(engine, limits, pairs) if limits is not None else None
+    if carry is not None:
+        carry.seed(engine)
+        carry.listen(engine)
     return Setup(engine, strategy, gate, start_ns)
+
+
+class GuardStateCarry:
+    """
+    Carries the guard's state from one engine to the next in process, as the StateBridge does through Redis:
+    keeps the latest state published on ``GUARD_STATE_TOPIC`` (each symbol's latest: a snapshot carries only
+    the symbols that changed) and puts it in the next engine's Cache under ``GUARD_RESUME_CACHE_KEY``.
+    """
+
+    def __init__(self) -> None:
+        self.latest: GuardStateSnapshot | None = None
+        self.published: list[GuardStateSnapshot] = []
+        self.raw: bytes | None = None  # seeds this value instead, when set (a corrupt one, say)
+
+    def listen(self, engine: BacktestEngine) -> None:
+        engine.kernel.msgbus.subscribe(GUARD_STATE_TOPIC, self._on_state)
+
+    def seed(self, engine: BacktestEngine) -> None:
+        value = self.raw if self.raw is not None else self.latest.to_json() if self.latest is not None else None
+        if value is not None:
+            engine.cache.add(GUARD_RESUME_CACHE_KEY, value)
+
+    def _on_state(self, snapshot: GuardStateSnapshot) -> None:
+        self.published.append(snapshot)
+        older = self.latest
+        if older is not None and older.symbols:
+            snapshot = GuardStateSnapshot(
+                state=snapshot.state,
+                cooldowns=snapshot.cooldowns,
+                ts_event=snapshot.ts_event,
+                symbols={**older.symbols, **snapshot.symbols},
+            )
+        self.latest = snapshot

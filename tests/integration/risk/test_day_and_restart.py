@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import pandas as pd
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import TradingState
 
-from arb_plugin.risk.state import GuardDomain
-from arb_plugin.risk.state import InMemoryGuardStateStore
+from arb_plugin.events import GuardStateSnapshot
+from arb_plugin.events import OrderIntent
 from tests.integration.risk.harness import BTC_B
 from tests.integration.risk.harness import BTC_U
 from tests.integration.risk.harness import ETH_U
 from tests.integration.risk.harness import PRICES
 from tests.integration.risk.harness import SEC
 from tests.integration.risk.harness import T0
+from tests.integration.risk.harness import GuardStateCarry
 from tests.integration.risk.harness import no_limits
 
 D = Decimal
@@ -61,25 +61,24 @@ def test_daily_loss_halt_lifts_at_midnight_seoul(make) -> None:
 
 
 def test_cooldown_survives_a_restart(make) -> None:
-    store = InMemoryGuardStateStore()
+    carry = GuardStateCarry()  # in process, as the StateBridge does through Redis and PostgreSQL
     first = make(
         no_limits(symbol_defaults={"cooldown_ns": 60 * SEC}),
         [(10, lambda s: s.pair_closed("BTCUSDT", "-1"))],
         seconds=20,
-        store=store,
+        carry=carry,
     )
     first.run(20)
-    saved = json.loads(store.load_raw(GuardDomain.COOLDOWN, "BTCUSDT") or "{}")
-    assert saved == {
-        "guard": "SYMBOL_COOLDOWN",
-        "until_ns": T0 + 70 * SEC,
-        "cause": "losing close of BTCUSDT (-1 KRW)",
-        "version": 1,
-    }
+    saved = carry.latest
+    assert saved is not None and saved.cooldowns == {"BTCUSDT": T0 + 70 * SEC}
+    assert saved.symbols["BTCUSDT"]["cooldown_until_ns"] == T0 + 70 * SEC
+    assert saved.symbols["BTCUSDT"]["cooldown_cause"] == "losing close of BTCUSDT (-1 KRW)"
+    # the cooldown was published the moment it started, not at the next routine save
+    assert any(s.ts_event == T0 + 10 * SEC and "BTCUSDT" in s.cooldowns for s in carry.published)
     first.engine.dispose()
 
     orders = {}
-    restarted = make(  # a new engine (kernel, cache, risk engine) that only shares the store
+    restarted = make(  # a new engine (kernel, cache, risk engine) that only gets the carried state
         no_limits(symbol_defaults={"cooldown_ns": 60 * SEC}),
         [
             (5, lambda s: orders.setdefault("early", s.submit(BTC_U, SELL, "0.01"))),
@@ -87,7 +86,7 @@ def test_cooldown_survives_a_restart(make) -> None:
             (40, lambda s: orders.setdefault("expired", s.submit(BTC_U, SELL, "0.01"))),
         ],
         seconds=45,
-        store=store,
+        carry=carry,
         start_ns=T0 + 30 * SEC,
     )
     restarted.run(45)
@@ -100,16 +99,16 @@ def test_cooldown_survives_a_restart(make) -> None:
 
 
 def test_daily_loss_and_halt_survive_a_restart_the_same_day(make) -> None:
-    store = InMemoryGuardStateStore()
+    carry = GuardStateCarry()
     first = make(
         no_limits(max_daily_loss=D("20000")),
         [(2, lambda s: s.submit(BTC_B, BUY, "0.01"))],  # -14,028 KRW by second 10: under the limit
         seconds=12,
         prices=_drop_at_10,
-        store=store,
+        carry=carry,
     )
     first.run(12)
-    assert json.loads(store.load_raw(GuardDomain.GUARD, None) or "{}")["daily_pnl"] == "-14028.000"
+    assert carry.latest is not None and carry.latest.state["daily_pnl"] == "-14028.000"
     first.engine.dispose()
 
     # the new process starts flat; losing 5,973 more the same day breaches 20,000 in total
@@ -122,7 +121,7 @@ def test_daily_loss_and_halt_survive_a_restart_the_same_day(make) -> None:
         ],
         seconds=15,
         prices=lambda i, sec: ("59574.00", "59576.00") if i == BTC_B and sec >= 10 else PRICES[i],
-        store=store,
+        carry=carry,
         start_ns=T0 + 60 * SEC,
     )
     restarted.run(15)
@@ -131,13 +130,38 @@ def test_daily_loss_and_halt_survive_a_restart_the_same_day(make) -> None:
     assert restarted.strategy.reason(orders["eth"]) == (
         "HALTED: entries halted by MAX_DAILY_LOSS: daily PnL -20,006 KRW < -20,000 KRW"
     )
+    restarted.engine.dispose()
+
+    # and the halt itself survives a restart the same day: the third engine is HALTED before any order
+    third = make(
+        no_limits(max_daily_loss=D("20000")),
+        [
+            (1, lambda s: orders.setdefault("entry", s.submit(ETH_U, SELL, "0.1"))),
+            (1, lambda s: orders.setdefault("exit", s.submit(ETH_U, SELL, "0.1", intent=OrderIntent.EXIT))),
+        ],
+        seconds=3,
+        carry=carry,
+        start_ns=T0 + 120 * SEC,
+    )
+    third.run(3)
+    assert third.engine.kernel.risk_engine.trading_state == TradingState.HALTED
+    assert third.strategy.reason(orders["entry"]) == (
+        "HALTED: entries halted by MAX_DAILY_LOSS: daily PnL -20,006 KRW < -20,000 KRW"
+    )
+    assert third.strategy.was_filled(orders["exit"])  # reducing exposure passes a restored halt too
 
 
 def test_a_corrupt_saved_state_is_reported_and_skipped(make) -> None:
-    store = InMemoryGuardStateStore()
-    store.save(GuardDomain.COOLDOWN, "BTCUSDT", {"guard": "SYMBOL_COOLDOWN", "until_ns": T0 + 60 * SEC, "cause": "x"})
-    store.put_raw(GuardDomain.GUARD, "ETHUSDT", "{not json")
-    store.put_raw(GuardDomain.COOLDOWN, None, json.dumps({"guard": "COOLDOWN", "until_ns": "tomorrow", "cause": ""}))
+    good = {"ts_event": T0, "trading_day": "2024-08-01", "daily_pnl": "0", "cooldown_until_ns": T0 + 60 * SEC,
+            "cooldown_cause": "x"}
+    carry = GuardStateCarry()
+    carry.raw = GuardStateSnapshot(
+        state={"ts_event": T0, "currency": "KRW", "trading_day": "2024-08-01", "daily_pnl": "-1", "equity": "-1",
+               "peak_equity": "0", "cooldown_until_ns": "tomorrow"},
+        cooldowns={"BTCUSDT": T0 + 60 * SEC},
+        ts_event=T0,
+        symbols={"BTCUSDT": good, "ETHUSDT": {**good, "daily_pnl": "{not a number"}},
+    ).to_json()
     orders = {}
     setup = make(
         no_limits(),
@@ -146,15 +170,30 @@ def test_a_corrupt_saved_state_is_reported_and_skipped(make) -> None:
             (5, lambda s: orders.setdefault("eth", s.submit(ETH_U, SELL, "0.1"))),
         ],
         seconds=6,
-        store=store,
+        carry=carry,
     )
     setup.run(6)
     assert len(setup.gate.load_errors) == 2
-    assert any("ETHUSDT" in e and "{not json" in e for e in setup.gate.load_errors)
-    assert any("<global>" in e and "until_ns" in e for e in setup.gate.load_errors)
-    assert setup.strategy.reason(orders["btc"]).startswith("SYMBOL_COOLDOWN: BTCUSDT 55.000 s left")
+    assert any("ETHUSDT" in e and "{not a number" in e for e in setup.gate.load_errors)
+    assert any("<global>" in e and "cooldown_until_ns" in e for e in setup.gate.load_errors)
+    assert setup.strategy.reason(orders["btc"]) == "SYMBOL_COOLDOWN: BTCUSDT 55.000 s left (after x)"
     assert setup.strategy.reason(orders["eth"]) is None
-    assert store.load_raw(GuardDomain.COOLDOWN, "BTCUSDT") is not None  # good state is not overwritten
+
+
+def test_a_value_that_is_no_guard_state_is_reported_and_the_guard_starts_fresh(make) -> None:
+    carry = GuardStateCarry()
+    carry.raw = b'{"state": 5}'
+    orders = {}
+    setup = make(
+        no_limits(),
+        [(1, lambda s: orders.setdefault("btc", s.submit(BTC_U, SELL, "0.01")))],
+        seconds=2,
+        carry=carry,
+    )
+    setup.run(2)
+    assert len(setup.gate.load_errors) == 1
+    assert setup.gate.load_errors[0].startswith("arb.resume.guard: not a GuardStateSnapshot")
+    assert setup.strategy.reason(orders["btc"]) is None
 
 
 def test_the_engine_can_be_reset_and_run_again(make) -> None:

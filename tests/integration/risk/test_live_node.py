@@ -6,6 +6,7 @@ exit through while NautilusTrader's state is HALTED.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -86,6 +87,8 @@ def _account(venue: str, balances: list[Money]) -> AccountState:
 
 
 def test_live_node_denies_in_its_queue_and_lets_exits_through_halted() -> None:
+    loop = asyncio.new_event_loop()  # its own loop: an earlier asyncio.run() leaves none to pick up
+    asyncio.set_event_loop(loop)
     node = TradingNode(
         TradingNodeConfig(
             trader_id="TESTER-001",
@@ -100,6 +103,7 @@ def test_live_node_denies_in_its_queue_and_lets_exits_through_halted() -> None:
             timeout_post_stop=0.1,
             timeout_shutdown=0.5,
         ),
+        loop=loop,
     )
     strategy = LiveScript(node)
     node.trader.add_strategy(strategy)
@@ -134,3 +138,5 @@ def test_live_node_denies_in_its_queue_and_lets_exits_through_halted() -> None:
         assert node.kernel.exec_engine.command_count == 1
     finally:
         node.dispose()
+        asyncio.set_event_loop(None)
+        loop.close()

@@ -198,7 +198,7 @@ def test_guard_state_round_trip_and_bad_guard_value(
     asyncio.run(save())
     client = redis.Redis.from_url(redis_url)
     assert 0 < client.ttl(session_keys(Domain.GUARD)) <= 7200
-    assert 590 <= client.ttl(session_keys(Domain.COOLDOWN, "GLOBAL")) <= 600  # expires with the cooldown
+    assert 590 <= client.ttl(session_keys(Domain.COOLDOWN)) <= 600  # the global cooldown; expires with it
     assert 20 <= client.ttl(session_keys(Domain.COOLDOWN, "BTCUSDT")) <= 30
     assert client.exists(session_keys(Domain.COOLDOWN, "ETHUSDT")) == 0  # already expired: not written
 
