@@ -326,7 +326,7 @@ class UpbitExecutionClient(LiveExecutionClient):
             for currency in account.currencies():
                 if currency.code not in listed and currency.code not in newer:
                     balances.append(parse_account_balance(currency.code, Decimal(0), Decimal(0)))
-        if balances:
+        if balances or account is None:  # the first state registers the account, even with no balances
             self._report_balances(balances, self._clock.timestamp_ns())
 
     def _report_balances(self, balances: list[AccountBalance], ts_event: int) -> None:
