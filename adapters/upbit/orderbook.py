@@ -5,10 +5,10 @@ Every Upbit orderbook frame carries the whole book (15 or 30 units on the usual 
 each), ten times a second per busy market. The units are decoded as raw JSON (``msgspec.Raw``: msgspec has
 checked the JSON) and the numbers are taken as the exact digits Upbit wrote:
 
-- :class:`UnitTokens` splits the units array into four lists of number tokens (ask prices, bid prices, ask
-  sizes, bid sizes) with a few C-level bytes operations. It does so only after checking that the array has
-  Upbit's layout exactly (keys, their order, nothing but numbers as values): any other layout goes through
-  msgspec unit by unit, with the same result.
+- :class:`UnitTokens` splits the units array into its price and size tokens (bids, then asks) with a few
+  C-level bytes operations. It does so only after checking that the array has Upbit's layout exactly
+  (keys, their order, nothing but numbers as values): any other layout goes through msgspec unit by unit,
+  with the same result.
 - :func:`token_to_raw` turns a token into a NautilusTrader raw fixed-point integer (``value * 10**16``,
   ``FIXED_PRECISION``) at a given precision with integer arithmetic only: plain, exponent (``1.16539E8``,
   ``7.9276E-4``) and long (more digits than a float64 holds) forms are exact, extra decimals are rounded
@@ -16,16 +16,15 @@ checked the JSON) and the numbers are taken as the exact digits Upbit wrote:
 - :class:`RawCache` remembers the raw value of the tokens it has seen (prices sit on a tick grid and most
   levels of a book repeat from one frame to the next); a token seen for the first time costs a few integer
   operations.
-- :func:`book_to_deltas` builds the ``CLEAR`` + ``ADD`` snapshot with ``OrderBookDelta.from_raw`` driven by
-  ``itertools.starmap`` over the raw lists (no per-level Python code), and :func:`book_to_quote` the
-  top-of-book ``QuoteTick``. Zero price or size levels (Upbit pads thin sides with zeros) are dropped.
+- :func:`book_to_deltas` builds the ``CLEAR`` + ``ADD`` snapshot straight from the raw lists with
+  ``OrderBookDelta.from_raw`` (no ``Price``/``Quantity``/``BookOrder`` objects on the way), and
+  :func:`book_to_quote` the top-of-book ``QuoteTick``. Zero price or size levels (Upbit pads thin sides
+  with zeros) are dropped.
 """
 
 from __future__ import annotations
 
 import re
-from itertools import repeat
-from itertools import starmap
 
 import msgspec
 from nautilus_trader.model.data import OrderBookDelta
@@ -99,29 +98,29 @@ class RawCache(dict[bytes, int]):
     ----------
     precision : int
         The precision the raw values are rounded to.
-    max_size : int, default 4096
+    max_size : int, default 1024
         Entries kept before the cache starts afresh.
 
     """
 
     __slots__ = ("max_size", "precision")
 
-    def __init__(self, precision: int, max_size: int = 4096) -> None:
+    def __init__(self, precision: int, max_size: int = 1024) -> None:
         super().__init__()
         self.precision = precision
         self.max_size = max_size
 
     def to_raw(self, tokens: list[bytes]) -> list[int]:
         """Return the raw values of ``tokens`` (exact; see :func:`token_to_raw`)."""
-        raws = list(map(self.get, tokens))
-        if None not in raws:
-            return raws  # type: ignore[return-value]
+        try:
+            return list(map(self.__getitem__, tokens))  # all seen before: the usual case for prices
+        except KeyError:
+            pass
         if len(self) > self.max_size:
             self.clear()
+        raws: list[int | None] = list(map(self.get, tokens))
         precision = self.precision
-        i = -1
-        for _ in range(raws.count(None)):
-            i = raws.index(None, i + 1)
+        for i in [i for i, raw in enumerate(raws) if raw is None]:
             token = tokens[i]
             # the plain form ("0.0491016") inline; signs, exponents and rounding in token_to_raw
             whole, _, fraction = token.partition(b".")
@@ -353,26 +352,23 @@ def book_to_deltas(
         flags = _FLAGS.get(n)
         if flags is None:
             flags = _FLAGS.setdefault(n, [_F_SNAPSHOT] * (n - 1) + [_F_LAST_SNAPSHOT])
-        # zip + starmap rather than a 12-iterable map: zip reuses its argument tuple, CPython's map
-        # allocates an argument array per call beyond five arguments
-        deltas += starmap(
-            _from_raw,
-            zip(
-                repeat(instrument_id, n),
-                repeat(_ADD, n),
-                sides,
-                book.prices,
-                repeat(price_precision, n),
-                book.sizes,
-                repeat(size_precision, n),
-                repeat(0, n),
-                flags,
-                repeat(sequence, n),
-                repeat(ts_event, n),
-                repeat(ts_init, n),
-                strict=True,
-            ),
-        )
+        deltas += [
+            _from_raw(
+                instrument_id,
+                _ADD,
+                side,
+                price,
+                price_precision,
+                size,
+                size_precision,
+                0,
+                flag,
+                sequence,
+                ts_event,
+                ts_init,
+            )
+            for side, price, size, flag in zip(sides, book.prices, book.sizes, flags, strict=True)
+        ]
     return OrderBookDeltas(instrument_id, deltas)
 
 
