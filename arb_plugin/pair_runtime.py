@@ -181,8 +181,9 @@ class PairRuntime:
             if quote.suspect < quote.confirm_count or bid <= 0 or ask < bid:
                 quote.good = False
                 return NO_ACTION
-        quote.good = True
-        quote.suspect = 0
+        if not quote.good:  # first print, or the end of a suspect run
+            quote.good = True
+            quote.suspect = 0
         quote.ref_mid2 = mid2
         quote.bid = bid
         quote.ask = ask
@@ -203,7 +204,7 @@ class PairRuntime:
         # data guards
         if not (b.good and u.good and fx.good):
             return action
-        if ts - b.ts > self.stale_ns or ts - u.ts > self.stale_ns:  # each leg fresh as of this print
+        if ts - (b.ts if b.ts < u.ts else u.ts) > self.stale_ns:  # each leg fresh as of this print
             self.stale_blocked += 1
             return action
         if ts - fx.ts > self.fx_age_ns:

@@ -132,8 +132,10 @@ def _summary(name: str, values_ns: list[int], target: str = "") -> str:
     if not values_ns:
         return f"{name}: no samples"
     ms = [v / 1e6 for v in values_ns]
-    return (f"{name}, n={len(ms)}: p50 {statistics.median(ms):.3f} ms, p99 {_pct(ms, 0.99):.3f} ms, "
-            f"max {max(ms):.3f} ms{target}")
+    return (
+        f"{name}, n={len(ms)}: p50 {statistics.median(ms):.3f} ms, p99 {_pct(ms, 0.99):.3f} ms, "
+        f"max {max(ms):.3f} ms{target}"
+    )
 
 
 async def _schema(action: str, name: str) -> None:
@@ -153,8 +155,12 @@ class _Venues:
 
     def __init__(self) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.live.paper_venues"], cwd=REPO_ROOT, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "ARB_SHARED_DIR": str(SHARED_DIR)},
+            [sys.executable, "-m", "tests.integration.live.paper_venues"],
+            cwd=REPO_ROOT,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "ARB_SHARED_DIR": str(SHARED_DIR)},
         )
         assert self._proc.stdout is not None
         self.environ: dict[str, str] = json.loads(self._proc.stdout.readline())
@@ -178,15 +184,17 @@ def main() -> int:
     venues = _Venues()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("ARB_", "BINANCE_", "UPBIT_"))}
     environ.update(venues.environ)
-    environ.update({
-        "ARB_STATE__REDIS_URL": REDIS_URL,
-        "ARB_STATE__POSTGRES_DSN": PG_DSN,
-        "ARB_STATE__POSTGRES_SCHEMA": schema,
-        "ARB_OBSERVABILITY__LOG_DIR": tempfile.mkdtemp(prefix="bench-live-"),
-        "ARB_OBSERVABILITY__HEALTH_PORT": "0",
-        "ARB_NODE__RECONCILIATION_STARTUP_DELAY_SECS": "1",
-        "ARB_NODE__TIMEOUT_POST_STOP_SECS": "0.5",
-    })
+    environ.update(
+        {
+            "ARB_STATE__REDIS_URL": REDIS_URL,
+            "ARB_STATE__POSTGRES_DSN": PG_DSN,
+            "ARB_STATE__POSTGRES_SCHEMA": schema,
+            "ARB_OBSERVABILITY__LOG_DIR": tempfile.mkdtemp(prefix="bench-live-"),
+            "ARB_OBSERVABILITY__HEALTH_PORT": "0",
+            "ARB_NODE__RECONCILIATION_STARTUP_DELAY_SECS": "1",
+            "ARB_NODE__TIMEOUT_POST_STOP_SECS": "0.5",
+        }
+    )
     if os.environ.get("BENCH_LIVE_NO_RISK"):  # what the risk guard's own cost is (comparison only)
         environ["ARB_RISK__ENABLED"] = "false"
     live = build_live_node(load_settings("production", environ=environ), TradingMode.PAPER, session_id=session)
@@ -241,19 +249,32 @@ def main() -> int:
         asyncio.run(_schema("drop", schema))
         _delete_session_keys(session)
 
-    print(f"paper node (production logging), {TRADING_SECS} s of trading against both fake venues replaying real "
-          f"prices (premium swung every {SWING_SECS:g} s); exit status {rc}")
-    print(f"  strategy: entries={counters.get('entries')} exits={counters.get('exits')} "
-          f"round_trips={counters.get('round_trips')}; quotes decided on: {len(probe.decision_ns)}")
-    print(_summary("tick-to-order (quote ts_init -> order at the venue's execution client)", probe.to_client_ns,
-                   " (target p99 < 1 ms)"))
+    print(
+        f"paper node (production logging), {TRADING_SECS} s of trading against both fake venues replaying real "
+        f"prices (premium swung every {SWING_SECS:g} s); exit status {rc}"
+    )
+    print(
+        f"  strategy: entries={counters.get('entries')} exits={counters.get('exits')} "
+        f"round_trips={counters.get('round_trips')}; quotes decided on: {len(probe.decision_ns)}"
+    )
+    print(
+        _summary(
+            "tick-to-order (quote ts_init -> order at the venue's execution client)",
+            probe.to_client_ns,
+            " (target p99 < 1 ms)",
+        )
+    )
     print(_summary("  ... -> OrderSubmitted event back on the bus", probe.to_submitted_ns))
     print(_summary("quote-to-decision (strategy loop)", probe.decision_ns, " (design target p99 < 25 ms)"))
-    print(f"WebSocket reconnect MTTR (TCP reset -> first Binance quote), drops {STEADY_SPACING_SECS:g} s apart, "
-          f"n={len(steady)}: median {1000 * statistics.median(steady):.0f} ms, max {1000 * max(steady):.0f} ms "
-          f"(target < 1 s)")
-    print(f"  flapping, drops {FLAP_SPACING_SECS:g} s apart (NautilusTrader's backoff): "
-          + ", ".join(f"{1000 * m:.0f} ms" for m in flapping))
+    print(
+        f"WebSocket reconnect MTTR (TCP reset -> first Binance quote), drops {STEADY_SPACING_SECS:g} s apart, "
+        f"n={len(steady)}: median {1000 * statistics.median(steady):.0f} ms, max {1000 * max(steady):.0f} ms "
+        f"(target < 1 s)"
+    )
+    print(
+        f"  flapping, drops {FLAP_SPACING_SECS:g} s apart (NautilusTrader's backoff): "
+        + ", ".join(f"{1000 * m:.0f} ms" for m in flapping)
+    )
     return 0
 
 

@@ -20,7 +20,6 @@ import asyncio
 import re
 from collections import deque
 from datetime import timedelta
-from typing import Any
 
 import msgspec
 import pandas as pd
@@ -66,16 +65,23 @@ from adapters.upbit.enums import UpbitCandleInterval
 from adapters.upbit.http.client import UpbitHttpClient
 from adapters.upbit.http.error import UpbitError
 from adapters.upbit.http.market import UpbitMarketHttpAPI
+from adapters.upbit.orderbook import RawBook
+from adapters.upbit.orderbook import RawCache
+from adapters.upbit.orderbook import UnitTokens
+from adapters.upbit.orderbook import book_to_deltas
+from adapters.upbit.orderbook import book_to_quote
 from adapters.upbit.parsing import nanos_to_iso
 from adapters.upbit.providers import UpbitInstrumentProvider
 from adapters.upbit.providers import UpbitUnknownMarketError
 from adapters.upbit.providers import upbit_market
 from adapters.upbit.schemas.market import UpbitOrderbook
-from adapters.upbit.schemas.market import units_to_quote_tick
-from adapters.upbit.schemas.market import units_to_snapshot
+from adapters.upbit.schemas.ws import DEFAULT_UNIT_KEYS
+from adapters.upbit.schemas.ws import SIMPLE_UNIT_KEYS
 from adapters.upbit.schemas.ws import UpbitWsControl
 from adapters.upbit.schemas.ws import UpbitWsOrderbook
 from adapters.upbit.schemas.ws import UpbitWsOrderbookSimple
+from adapters.upbit.schemas.ws import UpbitWsOrderbookUnit
+from adapters.upbit.schemas.ws import UpbitWsOrderbookUnitSimple
 from adapters.upbit.schemas.ws import UpbitWsPublicMsg
 from adapters.upbit.schemas.ws import UpbitWsPublicMsgSimple
 from adapters.upbit.schemas.ws import UpbitWsTicker
@@ -100,10 +106,12 @@ class _MarketState:
         "last_book_ts",
         "last_frame_ns",
         "price_precision",
+        "price_raw",
         "recent_sids",
         "sequence",
         "sid_set",
         "size_precision",
+        "size_raw",
         "subscribed_ns",
         "wants_book",
         "wants_quotes",
@@ -115,6 +123,8 @@ class _MarketState:
         self.instrument_id = instrument.id
         self.price_precision = instrument.price_precision
         self.size_precision = instrument.size_precision
+        self.price_raw = RawCache(instrument.price_precision)  # orderbook price token -> raw value
+        self.size_raw = RawCache(instrument.size_precision)
         self.wants_quotes = False
         self.wants_book = False
         self.wants_trades = False
@@ -126,6 +136,15 @@ class _MarketState:
         self.warned_silent = False
         self.sid_set: set[int] = set()
         self.recent_sids: deque[int] = deque(maxlen=dedup_window)
+
+    def set_precisions(self, price_precision: int, size_precision: int) -> None:
+        """Take new precisions (an instrument update); the token caches start afresh if they changed."""
+        if price_precision != self.price_precision:
+            self.price_precision = price_precision
+            self.price_raw = RawCache(price_precision)
+        if size_precision != self.size_precision:
+            self.size_precision = size_precision
+            self.size_raw = RawCache(size_precision)
 
     def seen_trade(self, sid: int) -> bool:
         """Return True for a duplicate ``sequential_id``; remember new ones (bounded window)."""
@@ -214,6 +233,11 @@ class UpbitDataClient(LiveMarketDataClient):
             UpbitWsPublicMsgSimple if config.ws_format == "SIMPLE" else UpbitWsPublicMsg,
         )
         self._decoder_control = msgspec.json.Decoder(UpbitWsControl)
+        self._unit_tokens = (
+            UnitTokens(SIMPLE_UNIT_KEYS, UpbitWsOrderbookUnitSimple)
+            if config.ws_format == "SIMPLE"
+            else UnitTokens(DEFAULT_UNIT_KEYS, UpbitWsOrderbookUnit)
+        )
         self._markets: dict[str, _MarketState] = {}
         self._poll_task: asyncio.Task | None = None
         self._watchdog_task: asyncio.Task | None = None
@@ -266,8 +290,7 @@ class UpbitDataClient(LiveMarketDataClient):
                 for state in self._markets.values():
                     instrument = self._instrument_provider.find(state.instrument_id)
                     if instrument is not None:
-                        state.price_precision = instrument.price_precision
-                        state.size_precision = instrument.size_precision
+                        state.set_precisions(instrument.price_precision, instrument.size_precision)
             except UpbitError as e:
                 self._log.error(f"Cannot reload Upbit instruments: {e}")
 
@@ -402,7 +425,8 @@ class UpbitDataClient(LiveMarketDataClient):
             state.last_frame_ns = ts_init
             if type(msg) is UpbitWsOrderbook or type(msg) is UpbitWsOrderbookSimple:
                 self.frame_counts["orderbook"] += 1
-                self._on_book(msg.orderbook_units, msg.timestamp, state, ts_init)
+                book = self._unit_tokens.to_book(msg.orderbook_units, state.price_raw, state.size_raw)
+                self._on_book(book, msg.timestamp, state, ts_init)
             elif type(msg) is UpbitWsTrade or type(msg) is UpbitWsTradeSimple:
                 self.frame_counts["trade"] += 1
                 if state.wants_trades and not state.seen_trade(msg.sequential_id):
@@ -420,24 +444,24 @@ class UpbitDataClient(LiveMarketDataClient):
         except Exception as e:
             self._count_bad(raw, f"{type(e).__name__}: {e}")
 
-    def _on_book(self, units: list[Any], ts_ms: int, state: _MarketState, ts_init: int) -> None:
+    def _on_book(self, book: RawBook, ts_ms: int, state: _MarketState, ts_init: int) -> None:
         if ts_ms < state.last_book_ts:
             return  # older than what REST polling already emitted
         state.last_book_ts = ts_ms
         ts_event = ts_ms * 1_000_000
         if state.wants_quotes:
-            quote = units_to_quote_tick(
-                units, state.instrument_id, state.price_precision, state.size_precision, ts_event, ts_init
+            quote = book_to_quote(
+                book, state.instrument_id, state.price_precision, state.size_precision, ts_event, ts_init
             )
             if quote is not None:
                 self._handle_data(quote)
         if state.wants_book:
             if state.book_depth:
-                units = units[: state.book_depth]
+                book = book.truncated(state.book_depth)
             state.sequence += 1
             self._handle_data(
-                units_to_snapshot(
-                    units,
+                book_to_deltas(
+                    book,
                     state.instrument_id,
                     state.price_precision,
                     state.size_precision,
@@ -493,7 +517,8 @@ class UpbitDataClient(LiveMarketDataClient):
             for book in await self._http_market.query_orderbooks(books[i : i + 50]):
                 state = self._markets.get(book.market)
                 if state is not None and book.timestamp > state.last_book_ts:
-                    self._on_book(book.orderbook_units, book.timestamp, state, self._clock.timestamp_ns())
+                    raw_book = book.to_raw_book(state.price_precision, state.size_precision)
+                    self._on_book(raw_book, book.timestamp, state, self._clock.timestamp_ns())
         for market, state in list(self._markets.items()):
             if not state.wants_trades:
                 continue

@@ -39,11 +39,14 @@ from decimal import Decimal
 
 import msgspec
 import pandas as pd
+from nautilus_trader.accounting.accounts.cash import CashAccount
+from nautilus_trader.accounting.factory import AccountFactory
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.component import MessageBus
 from nautilus_trader.common.enums import LogColor
 from nautilus_trader.common.enums import LogLevel
+from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.messages import BatchCancelOrders
 from nautilus_trader.execution.messages import CancelAllOrders
 from nautilus_trader.execution.messages import CancelOrder
@@ -67,6 +70,7 @@ from nautilus_trader.model.enums import OrderType
 from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.enums import order_type_to_str
 from nautilus_trader.model.enums import time_in_force_to_str
+from nautilus_trader.model.events import AccountState
 from nautilus_trader.model.identifiers import AccountId
 from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.identifiers import ClientOrderId
@@ -75,6 +79,7 @@ from nautilus_trader.model.identifiers import Symbol
 from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.model.objects import AccountBalance
 from nautilus_trader.model.orders import Order
 
 from adapters.upbit.config import UpbitExecClientConfig
@@ -94,6 +99,7 @@ from adapters.upbit.parsing import parse_quantity
 from adapters.upbit.providers import UpbitInstrumentProvider
 from adapters.upbit.providers import UpbitUnknownMarketError
 from adapters.upbit.providers import upbit_market
+from adapters.upbit.schemas.account import parse_account_balance
 from adapters.upbit.schemas.order import UpbitOrder
 from adapters.upbit.schemas.ws import UpbitWsControl
 from adapters.upbit.schemas.ws import UpbitWsMyAsset
@@ -210,6 +216,9 @@ class UpbitExecutionClient(LiveExecutionClient):
         self._filled: dict[ClientOrderId, Decimal] = {}  # base quantity reported in OrderFilled events
         self._cancel_checks: dict[ClientOrderId, asyncio.Task] = {}
         self._closed: set[ClientOrderId] = set()  # terminal event sent
+        self._asset_seq = 0  # myAsset frames handled
+        self._asset_seq_by_currency: dict[str, int] = {}  # currency -> the last myAsset frame that reported it
+        self._warned_calculated = False
         self.bad_frames = 0
 
         self._log.info(f"Base url HTTP {client.base_url}", LogColor.BLUE)
@@ -234,6 +243,31 @@ class UpbitExecutionClient(LiveExecutionClient):
         except TimeoutError:
             self._log.error("Private stream not connected after 10s: polling orders until it is")
             self._on_ws_disconnected()
+        await self._resolve_quote_amount_orders()
+
+    async def _resolve_quote_amount_orders(self) -> None:
+        """
+        Bring market buys by amount left open in the cache (a restart) up to date before reconciliation.
+
+        Their base quantity is only known once Upbit ends them: this client turns the quote amount into the
+        executed volume (``OrderUpdated`` with ``is_quote_quantity=False``) and then applies the fills, as
+        on the live stream. NautilusTrader's reconciliation would set the base quantity but keep the order
+        flagged as a quote quantity.
+        """
+        pending = [
+            (order.client_order_id, uuid)
+            for order in self._cache.orders_open(venue=self.venue)
+            if order.is_quote_quantity and (uuid := self._uuid_for(order)) is not None
+        ]
+        for coid, uuid in pending:
+            await self._sync_order(coid, uuid)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0
+        while any(coid in self._closed and not self._cache.order(coid).is_closed for coid, _ in pending):
+            if loop.time() > deadline:  # the engine applies the events from its queue
+                self._log.warning("Market buys by amount not settled in the cache after 5s: reconciliation follows")
+                break
+            await asyncio.sleep(0.01)
 
     async def _disconnect(self) -> None:
         if self._poll_task is not None and not self._poll_task.done():
@@ -275,13 +309,73 @@ class UpbitExecutionClient(LiveExecutionClient):
                 await self._sync_order(order.client_order_id, uuid)
 
     async def _update_account_state(self) -> None:
-        balances = await self._http_account.query_accounts()
-        self.generate_account_state(
-            balances=[b.parse_to_account_balance() for b in balances],
-            margins=[],
+        """
+        Report the balances of ``GET /v1/accounts``, merged with what ``myAsset`` said meanwhile.
+
+        The snapshot is older than any ``myAsset`` frame handled while the request was in flight: for those
+        currencies the frame wins (a later change would come as a later frame). Upbit lists no row for a
+        currency it no longer holds, so a currency the account knows but the snapshot lacks is reported as zero.
+        """
+        asset_seq = self._asset_seq
+        rows = await self._http_account.query_accounts()
+        newer = {code for code, seq in self._asset_seq_by_currency.items() if seq > asset_seq}
+        listed = {row.currency for row in rows}
+        balances = [row.parse_to_account_balance() for row in rows if row.currency not in newer]
+        account = self._cache.account(self.account_id)
+        if account is not None:
+            for currency in account.currencies():
+                if currency.code not in listed and currency.code not in newer:
+                    balances.append(parse_account_balance(currency.code, Decimal(0), Decimal(0)))
+        if balances or account is None:  # the first state registers the account, even with no balances
+            self._report_balances(balances, self._clock.timestamp_ns())
+
+    def _report_balances(self, balances: list[AccountBalance], ts_event: int) -> None:
+        if self._cache.account(self.account_id) is None:
+            self._register_reported_account(balances, ts_event)
+        else:
+            self._check_reported_account()
+        self.generate_account_state(balances=balances, margins=[], reported=True, ts_event=ts_event)
+
+    def _register_reported_account(self, balances: list[AccountBalance], ts_event: int) -> None:
+        """
+        Make sure the account NautilusTrader creates for Upbit is venue-reported, never calculated.
+
+        Upbit reports every balance change (``myAsset``, ``/v1/accounts``). An account that NautilusTrader
+        also *calculates* from fills adds each fill on top of the venue's balances, so it ends up right or
+        off by the fill depending on whether the fill or the ``myAsset`` frame is processed last.
+        ``AccountFactory`` keeps a process-wide list of calculated issuers that a backtest of a venue named
+        ``UPBIT`` adds to and nothing removes; when this process has one, the account is registered here
+        as a reported cash account before its first state reaches the portfolio (which then applies that
+        same state to it once more).
+        """
+        state = AccountState(
+            account_id=self.account_id,
+            account_type=self.account_type,
+            base_currency=self.base_currency,
             reported=True,
-            ts_event=self._clock.timestamp_ns(),
+            balances=balances,
+            margins=[],
+            info={},
+            event_id=UUID4(),
+            ts_event=ts_event,
+            ts_init=self._clock.timestamp_ns(),
         )
+        if not AccountFactory.create(state).calculate_account_state:
+            return  # the portfolio creates a reported account: the normal case
+        self._log.warning(
+            f"AccountFactory marks {self.account_id.get_issuer()} accounts as calculated from fills "
+            "(a backtest of that venue ran in this process): registering a venue-reported account instead",
+        )
+        self._cache.add_account(CashAccount(state, calculate_account_state=False))
+
+    def _check_reported_account(self) -> None:
+        account = self._cache.account(self.account_id)
+        if account is not None and account.calculate_account_state and not self._warned_calculated:
+            self._warned_calculated = True
+            self._log.error(
+                f"{self.account_id!r} in the cache is calculated from fills: its balances will drift from "
+                "Upbit's (fills are added on top of reported balances); start with a fresh cache",
+            )
 
     async def _query_account(self, command: QueryAccount) -> None:
         await self._update_account_state()
@@ -520,15 +614,18 @@ class UpbitExecutionClient(LiveExecutionClient):
             if type(msg) is UpbitWsMyOrder:
                 self._handle_my_order(msg)
             elif type(msg) is UpbitWsMyAsset:
-                self.generate_account_state(
-                    balances=[a.parse_to_account_balance() for a in msg.assets],
-                    margins=[],
-                    reported=True,
-                    ts_event=msg.timestamp * 1_000_000,
-                )
+                self._handle_my_asset(msg)
         except Exception as e:
             self.bad_frames += 1
             self._log.exception(f"Error handling private frame {raw[:200]!r}", e)
+
+    def _handle_my_asset(self, msg: UpbitWsMyAsset) -> None:
+        if not msg.assets:
+            return
+        self._asset_seq += 1
+        for asset in msg.assets:
+            self._asset_seq_by_currency[asset.currency] = self._asset_seq
+        self._report_balances([a.parse_to_account_balance() for a in msg.assets], msg.timestamp * 1_000_000)
 
     def _handle_control_or_bad(self, raw: bytes) -> None:
         try:

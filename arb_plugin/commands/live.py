@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--session", default=None, help="resume this session id (default: a new session)")
+    p.add_argument("--session-id", "--session", dest="session", default=None,
+                   help="resume this session id (default: a new session)")
 
 
 def run_paper(args: argparse.Namespace) -> int:

@@ -7,33 +7,22 @@ from decimal import Decimal
 import msgspec
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.data import BarType
-from nautilus_trader.model.data import OrderBookDelta
 from nautilus_trader.model.data import OrderBookDeltas
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.data import TradeTick
-from nautilus_trader.model.enums import BookAction
-from nautilus_trader.model.enums import OrderSide
-from nautilus_trader.model.enums import RecordFlag
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 
 from adapters.upbit.enums import UpbitEnumParser
-from adapters.upbit.parsing import POW10
-from adapters.upbit.parsing import SCALE
+from adapters.upbit.orderbook import RawBook
+from adapters.upbit.orderbook import book_to_deltas
+from adapters.upbit.orderbook import book_to_quote
 from adapters.upbit.parsing import decimal_to_raw
 from adapters.upbit.parsing import millis_to_nanos
-from adapters.upbit.parsing import round_units
 
 _ENUMS = UpbitEnumParser()
-_ADD = BookAction.ADD
-_CLEAR = BookAction.CLEAR
-_NO_SIDE = OrderSide.NO_ORDER_SIDE
-_BUY = OrderSide.BUY
-_SELL = OrderSide.SELL
-_F_SNAPSHOT = int(RecordFlag.F_SNAPSHOT)
-_F_LAST_SNAPSHOT = int(RecordFlag.F_SNAPSHOT) | int(RecordFlag.F_LAST)
 
 
 class UpbitMarketCaution(msgspec.Struct, frozen=True):
@@ -105,125 +94,6 @@ class UpbitOrderbookUnit(msgspec.Struct, frozen=True):
     bid_size: Decimal
 
 
-def units_to_quote_tick(
-    units: list[UpbitOrderbookUnit],
-    instrument_id: InstrumentId,
-    price_precision: int,
-    size_precision: int,
-    ts_event: int,
-    ts_init: int,
-) -> QuoteTick | None:
-    """Return the top of book as a ``QuoteTick``; ``None`` when a side is empty (zero padding)."""
-    if not units:
-        return None
-    top = units[0]
-    if not (top.bid_price and top.ask_price and top.bid_size and top.ask_size):
-        return None
-    return QuoteTick.from_raw(
-        instrument_id,
-        decimal_to_raw(top.bid_price, price_precision),
-        decimal_to_raw(top.ask_price, price_precision),
-        price_precision,
-        price_precision,
-        decimal_to_raw(top.bid_size, size_precision),
-        decimal_to_raw(top.ask_size, size_precision),
-        size_precision,
-        size_precision,
-        ts_event,
-        ts_init,
-    )
-
-
-def units_to_snapshot(
-    units: list[UpbitOrderbookUnit],
-    instrument_id: InstrumentId,
-    price_precision: int,
-    size_precision: int,
-    sequence: int,
-    ts_event: int,
-    ts_init: int,
-) -> OrderBookDeltas:
-    """
-    Return the whole book as snapshot ``OrderBookDeltas``: ``CLEAR`` then one ``ADD`` per level.
-
-    Upbit sends the full book on every frame with no sequence or checksum, so the book is replaced, never
-    merged; zero price/size padding levels are dropped. Prices and sizes go to fixed-point exactly as in
-    :func:`decimal_to_raw` (inlined here: this runs for every level of every frame).
-    """
-    from_raw = OrderBookDelta.from_raw
-    p_pow, p_scale = POW10[price_precision], SCALE[price_precision]
-    s_pow, s_scale = POW10[size_precision], SCALE[size_precision]
-    deltas: list[OrderBookDelta] = []
-    append = deltas.append
-    pending: tuple[OrderSide, int, int] | None = None
-    for unit in units:
-        for side, price, size in (
-            (_BUY, unit.bid_price, unit.bid_size),
-            (_SELL, unit.ask_price, unit.ask_size),
-        ):
-            if not (price and size):
-                continue  # zero padding of a thin side
-            scaled = price * p_pow
-            price_units = int(scaled)
-            if price_units != scaled:
-                price_units = round_units(price, price_precision)
-            scaled = size * s_pow
-            size_units = int(scaled)
-            if size_units != scaled:
-                size_units = round_units(size, size_precision)
-            if pending is not None:
-                append(
-                    from_raw(
-                        instrument_id,
-                        _ADD,
-                        pending[0],
-                        pending[1],
-                        price_precision,
-                        pending[2],
-                        size_precision,
-                        0,
-                        _F_SNAPSHOT,
-                        sequence,
-                        ts_event,
-                        ts_init,
-                    ),
-                )
-            pending = (side, price_units * p_scale, size_units * s_scale)
-    clear = from_raw(
-        instrument_id,
-        _CLEAR,
-        _NO_SIDE,
-        0,
-        price_precision,
-        0,
-        size_precision,
-        0,
-        _F_SNAPSHOT if pending is not None else _F_LAST_SNAPSHOT,
-        sequence,
-        ts_event,
-        ts_init,
-    )
-    if pending is not None:
-        append(
-            from_raw(
-                instrument_id,
-                _ADD,
-                pending[0],
-                pending[1],
-                price_precision,
-                pending[2],
-                size_precision,
-                0,
-                _F_LAST_SNAPSHOT,
-                sequence,
-                ts_event,
-                ts_init,
-            ),
-        )
-    deltas.insert(0, clear)
-    return OrderBookDeltas(instrument_id, deltas)
-
-
 class UpbitOrderbook(msgspec.Struct, frozen=True):
     """``GET /v1/orderbook`` row: up to 30 units, bids descending, asks ascending."""
 
@@ -234,6 +104,16 @@ class UpbitOrderbook(msgspec.Struct, frozen=True):
     total_bid_size: Decimal | None = None
     level: Decimal | None = None
 
+    def to_raw_book(self, price_precision: int, size_precision: int) -> RawBook:
+        """Return the book in raw fixed-point values (exact; zero padding dropped)."""
+        units = self.orderbook_units
+        return RawBook.from_sides(
+            [decimal_to_raw(u.bid_price, price_precision) for u in units],
+            [decimal_to_raw(u.bid_size, size_precision) for u in units],
+            [decimal_to_raw(u.ask_price, price_precision) for u in units],
+            [decimal_to_raw(u.ask_size, size_precision) for u in units],
+        )
+
     def parse_to_quote_tick(
         self,
         instrument_id: InstrumentId,
@@ -242,8 +122,8 @@ class UpbitOrderbook(msgspec.Struct, frozen=True):
         ts_init: int,
     ) -> QuoteTick | None:
         """Return the top of book (``None`` when a side is empty)."""
-        return units_to_quote_tick(
-            self.orderbook_units,
+        return book_to_quote(
+            self.to_raw_book(price_precision, size_precision),
             instrument_id,
             price_precision,
             size_precision,
@@ -260,8 +140,8 @@ class UpbitOrderbook(msgspec.Struct, frozen=True):
         ts_init: int,
     ) -> OrderBookDeltas:
         """Return the book as a snapshot (``CLEAR`` + ``ADD`` per level)."""
-        return units_to_snapshot(
-            self.orderbook_units,
+        return book_to_deltas(
+            self.to_raw_book(price_precision, size_precision),
             instrument_id,
             price_precision,
             size_precision,

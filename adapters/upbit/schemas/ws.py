@@ -29,25 +29,31 @@ _ENUMS = UpbitEnumParser()
 
 # -- orderbook --------------------------------------------------------------------------------------------
 class UpbitWsOrderbookUnit(msgspec.Struct, frozen=True):
-    """One unit of an orderbook frame (DEFAULT format)."""
+    """
+    One unit of an orderbook frame (DEFAULT format), its numbers as the JSON tokens Upbit wrote.
 
-    ask_price: Decimal
-    bid_price: Decimal
-    ask_size: Decimal
-    bid_size: Decimal
+    ``adapters.upbit.orderbook`` turns the tokens into exact fixed-point values; this Struct decodes the
+    units arrays that do not have Upbit's usual layout.
+    """
+
+    ask_price: msgspec.Raw
+    bid_price: msgspec.Raw
+    ask_size: msgspec.Raw
+    bid_size: msgspec.Raw
 
 
 class UpbitWsOrderbook(msgspec.Struct, frozen=True, tag_field="type", tag="orderbook"):
     """
     A full book (every frame replaces the book: no deltas, no sequence, no checksum).
 
-    Only the fields the client reads are declared (msgspec skips ``total_ask_size``, ``total_bid_size``
-    and ``level`` without building a ``Decimal`` for them: this is the hot path).
+    ``orderbook_units`` stays raw JSON (checked by msgspec) for ``adapters.upbit.orderbook`` to split
+    into number tokens in bulk; ``total_ask_size``, ``total_bid_size`` and ``level`` are skipped. This is
+    the hot path.
     """
 
     code: str
     timestamp: int
-    orderbook_units: list[UpbitWsOrderbookUnit]
+    orderbook_units: msgspec.Raw
     stream_type: str | None = None
 
 
@@ -56,12 +62,12 @@ class UpbitWsOrderbookUnitSimple(
     frozen=True,
     rename={"ask_price": "ap", "bid_price": "bp", "ask_size": "as", "bid_size": "bs"},
 ):
-    """One unit of an orderbook frame (SIMPLE format)."""
+    """One unit of an orderbook frame (SIMPLE format), its numbers as JSON tokens."""
 
-    ask_price: Decimal
-    bid_price: Decimal
-    ask_size: Decimal
-    bid_size: Decimal
+    ask_price: msgspec.Raw
+    bid_price: msgspec.Raw
+    ask_size: msgspec.Raw
+    bid_size: msgspec.Raw
 
 
 class UpbitWsOrderbookSimple(
@@ -80,8 +86,12 @@ class UpbitWsOrderbookSimple(
 
     code: str
     timestamp: int
-    orderbook_units: list[UpbitWsOrderbookUnitSimple]
+    orderbook_units: msgspec.Raw
     stream_type: str | None = None
+
+
+DEFAULT_UNIT_KEYS = ("ask_price", "bid_price", "ask_size", "bid_size")
+SIMPLE_UNIT_KEYS = ("ap", "bp", "as", "bs")
 
 
 # -- trade ------------------------------------------------------------------------------------------------

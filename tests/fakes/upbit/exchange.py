@@ -109,6 +109,7 @@ class FakeOrder:
     locked: Decimal = ZERO
     trades: list[FakeTrade] = field(default_factory=list)
     superseded_by: str | None = None  # cancel_and_new
+    accepted_json: dict[str, Any] | None = None  # the creation answer (state "wait", nothing executed yet)
 
     @property
     def remaining_volume(self) -> Decimal | None:
@@ -300,6 +301,7 @@ class FakeExchange:
             self.identifiers[identifier] = order.uuid
         self._reserve(order)
         self.orders[order.uuid] = order
+        order.accepted_json = order.to_json()  # Upbit answers with the order as accepted, before matching
         self._order_event(order)
         self._match(order)
         return order

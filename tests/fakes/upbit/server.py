@@ -18,6 +18,7 @@ Typical use::
         await fake.drop_connections("public")
         fake.fail_next("/v1/orders", status=429)
         fake.exchange.fill_order(uuid, "0.001")
+        fake.hold_private("myOrder")  # deliver myAsset before myOrder; then await fake.release_private("myOrder")
 """
 
 from __future__ import annotations
@@ -242,6 +243,8 @@ class FakeUpbitServer:
         self.connections: dict[int, WsConnection] = {}
         self.faults: list[Fault] = []
         self.refuse_ws_connections = False  # answer WebSocket upgrades with 503 (an outage)
+        self._held_types: set[str] = set()  # private frame types held back (see hold_private)
+        self._held_frames: list[tuple[str, WsConnection, dict[str, Any]]] = []
         self._windows: dict[str, tuple[float, int]] = {}
         self._last_429: dict[str, float] = {}
         self._blocked_until: dict[str, float] = {}
@@ -374,6 +377,25 @@ class FakeUpbitServer:
                 dropped += 1
         await asyncio.sleep(0)
         return dropped
+
+    def hold_private(self, type_: str) -> None:
+        """Hold back private ``type_`` frames (``myOrder`` / ``myAsset``) until :meth:`release_private`."""
+        self._held_types.add(type_)
+
+    async def release_private(self, type_: str) -> int:
+        """Send the held ``type_`` frames in the order they were made; return how many were sent."""
+        self._held_types.discard(type_)
+        held = [(c, f) for t, c, f in self._held_frames if t == type_]
+        self._held_frames = [h for h in self._held_frames if h[0] != type_]
+        for conn, frame in held:
+            await self._send(conn, frame)
+        return len(held)
+
+    def _publish_private(self, type_: str, conn: WsConnection, frame: dict[str, Any]) -> None:
+        if type_ in self._held_types:
+            self._held_frames.append((type_, conn, frame))
+        else:
+            self._spawn(self._send(conn, frame))
 
     def subscribed_codes(self, kind: str = "public", type_: str = "orderbook") -> set[str]:
         """Return the codes of ``type_`` subscribed on live connections of ``kind``."""
@@ -549,7 +571,7 @@ class FakeUpbitServer:
             return ex.chance(q.get("market", ""))
         if method == "POST" and path in ("/v1/orders", "/v1/orders/test"):
             order = ex.place(record.body or {}, test_only=path.endswith("/test"))
-            return order.to_json()
+            return order.accepted_json or order.to_json()  # as accepted: fills come on the stream
         if method == "GET" and path == "/v1/order":
             return ex.find(q.get("uuid"), q.get("identifier")).to_json(with_trades=True)
         if method == "DELETE" and path == "/v1/order":
@@ -957,7 +979,7 @@ class FakeUpbitServer:
             "stream_type": "REALTIME",
         }
         for conn in self._private("myOrder", order.market):
-            self._spawn(self._send(conn, event))
+            self._publish_private("myOrder", conn, event)
 
     def _on_asset_event(self, currencies: list[str]) -> None:
         assets = []
@@ -974,7 +996,7 @@ class FakeUpbitServer:
             "stream_type": "REALTIME",
         }
         for conn in self._private("myAsset"):
-            self._spawn(self._send(conn, event))
+            self._publish_private("myAsset", conn, event)
 
     async def _idle_watchdog(self) -> None:
         assert self.ws_idle_timeout is not None

@@ -26,8 +26,12 @@ from tests.fakes.upbit import DEFAULT_SECRET_KEY
 from tests.fakes.upbit import FakeUpbitServer
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 0.01) -> None:
-    """Wait until ``predicate()`` is true; fail with an AssertionError after ``timeout`` seconds."""
+async def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, interval: float = 0.01) -> None:
+    """
+    Wait until ``predicate()`` is true; fail with an AssertionError after ``timeout`` seconds.
+
+    The timeout only bounds a failing test (a loaded CI machine may be slow): it is generous on purpose.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not predicate():

@@ -107,10 +107,11 @@ def test_three_markets_on_one_connection_quotes_books_and_trades() -> None:
                 await fake.publish_trade("KRW-BTC", "103460000", "0.01", "BID", sequential_id=42)
                 await fake.publish_trade("KRW-BTC", "103460000", "0.01", "BID", sequential_id=42)
                 await fake.publish_trade("KRW-BTC", "103461000", "0.02", "ASK", sequential_id=43)
-                await wait_for(lambda: len([d for d in received if isinstance(d, TradeTick)]) >= 2)
-                await asyncio.sleep(0.05)
+                await fake.publish_trade("KRW-BTC", "103462000", "0.03", "ASK", sequential_id=44)
+                # frames arrive in order on the one socket: once 44 is in, the duplicate had its chance
+                await wait_for(lambda: any(isinstance(d, TradeTick) and d.trade_id.value == "44" for d in received))
                 trades = [d for d in received if isinstance(d, TradeTick)]
-                assert [t.trade_id.value for t in trades] == ["42", "43"]
+                assert [t.trade_id.value for t in trades] == ["42", "43", "44"]
                 assert client.ws_latency.count == sum(client.frame_counts.values()) - client.frame_counts["status"]
                 assert not client.bad_frames
             finally:
@@ -164,7 +165,7 @@ def test_rest_polling_keeps_quotes_flowing_while_the_socket_is_down() -> None:
                 await wait_for(lambda: bool(quotes(received, BTC)))
                 fake.refuse_ws_connections = True  # an outage: upgrades fail until it ends
                 await fake.drop_connections("public")
-                await asyncio.sleep(0.05)
+                await wait_for(lambda: not client.ws_client.is_connected)
                 received.clear()
                 book = [dict(u) for u in fake.exchange.markets["KRW-BTC"].book]
                 book[0]["bid_price"] = Decimal("103470000")
@@ -176,7 +177,7 @@ def test_rest_polling_keeps_quotes_flowing_while_the_socket_is_down() -> None:
                 assert fake.requests_to("/v1/orderbook")
                 assert not client.ws_client.is_connected
                 fake.refuse_ws_connections = False
-                await wait_for(lambda: client.ws_client.is_connected, timeout=5)
+                await wait_for(lambda: client.ws_client.is_connected)
                 polls = client.rest_polls
                 await asyncio.sleep(0.3)
                 assert client.rest_polls == polls  # polling stopped once the socket is back
@@ -191,13 +192,14 @@ def test_rest_polling_keeps_quotes_flowing_while_the_socket_is_down() -> None:
 
 def test_keepalive_holds_a_quiet_socket_open() -> None:
     async def run() -> None:
-        async with FakeUpbitServer(ws_idle_timeout=0.6) as fake:
-            client, received = make_data_client(fake, ["KRW-BTC.UPBIT"], keepalive_secs=0.2)
+        # pings every 0.5 s (aiohttp wants each pong within half of that) against a 1.5 s idle cut-off
+        async with FakeUpbitServer(ws_idle_timeout=1.5) as fake:
+            client, received = make_data_client(fake, ["KRW-BTC.UPBIT"], keepalive_secs=0.5)
             await client._connect()
             try:
                 await client._subscribe_quote_ticks(SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs()))
                 await wait_for(lambda: bool(quotes(received, BTC)))
-                await asyncio.sleep(1.5)  # > 2 idle timeouts without any market data
+                await asyncio.sleep(3.5)  # > 2 idle timeouts without any market data
                 assert len(fake.ws_connects) == 1
                 assert client.ws_client.is_connected
             finally:
@@ -335,7 +337,7 @@ def test_a_market_that_never_sends_data_is_reported() -> None:
                 fake.exchange.delist("KRW-XRP")  # delisted after instruments loaded: Upbit stays silent
                 await sub_quotes(client, BTC)
                 await sub_quotes(client, XRP)
-                await wait_for(lambda: client._markets["KRW-XRP"].warned_silent, timeout=3)
+                await wait_for(lambda: client._markets["KRW-XRP"].warned_silent)
                 assert not client._markets["KRW-BTC"].warned_silent
                 assert quotes(received, BTC)
             finally:

@@ -18,11 +18,12 @@ from tests.fakes.upbit import DEFAULT_ACCESS_KEY
 from tests.fakes.upbit import DEFAULT_SECRET_KEY
 from tests.fakes.upbit import FakeUpbitServer
 from tests.fakes.upbit import fixtures
+from tests.integration.upbit.harness import wait_for
 
 pytestmark = pytest.mark.integration
 
 
-async def _frames(ws: aiohttp.ClientWebSocketResponse, n: int, timeout: float = 2.0) -> list[Any]:
+async def _frames(ws: aiohttp.ClientWebSocketResponse, n: int, timeout: float = 10.0) -> list[Any]:
     out: list[Any] = []
     while len(out) < n:
         try:
@@ -67,8 +68,7 @@ def test_a_new_request_replaces_the_subscription_set() -> None:
                 await ws.send_json(
                     [{"ticket": "b"}, {"type": "orderbook", "codes": ["KRW-ETH"], "is_only_realtime": True}],
                 )
-                await asyncio.sleep(0.05)
-                assert fake.subscribed_codes() == {"KRW-ETH"}
+                await wait_for(lambda: fake.subscribed_codes() == {"KRW-ETH"})
                 await fake.publish_orderbook("KRW-BTC")  # no longer subscribed
                 await fake.publish_orderbook("KRW-ETH")
                 (frame,) = await _frames(ws, 1)
@@ -83,7 +83,7 @@ def test_numbers_on_the_socket_use_upbit_exponent_forms() -> None:
             ws = await session.ws_connect(fake.base_url_ws)
             async with ws:
                 await ws.send_json([{"ticket": "a"}, {"type": "orderbook", "codes": ["KRW-BTC"]}])
-                msg = await ws.receive(timeout=2)
+                msg = await ws.receive(timeout=10)
                 assert b'"ask_price":1.03493E8' in msg.data
                 assert b'"bid_size":4.843E-5' in msg.data
 
@@ -163,7 +163,7 @@ def test_private_stream_needs_a_valid_jwt_and_streams_my_order_and_my_asset() ->
                 headers={"Authorization": signer.authorization()},
             ) as ws:
                 await ws.send_json([{"ticket": "p"}, {"type": "myOrder"}, {"type": "myAsset"}])
-                await asyncio.sleep(0.05)
+                await wait_for(lambda: any("myAsset" in c.subscriptions for c in fake.connections.values()))
                 fake.exchange.set_balance("KRW", "1000000")
                 fake.exchange.place(
                     {
@@ -174,7 +174,10 @@ def test_private_stream_needs_a_valid_jwt_and_streams_my_order_and_my_asset() ->
                         "identifier": "i1",
                     },
                 )
-                frames = await _frames(ws, 20, timeout=0.5)
+                frames: list[Any] = []
+                while not any(f.get("type") == "myOrder" and f.get("state") == "cancel" for f in frames):
+                    (frame,) = await _frames(ws, 1)
+                    frames.append(frame)
                 order_states = [f["state"] for f in frames if f["type"] == "myOrder"]
                 assert order_states[0] == "wait"
                 assert "trade" in order_states

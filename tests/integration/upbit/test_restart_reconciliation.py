@@ -70,8 +70,8 @@ def test_restart_picks_up_open_order_and_fills_made_while_down(unique_id: str, r
             async with running_node(fake, probe, IDS, trader_id=trader_id, redis_cache=True) as rn:
                 cache = rn.node.cache
                 await wait_for(lambda: cache.order(ClientOrderId(filled_id.value)) is not None)
-                await wait_for(lambda: cache.order(filled_id).status == OrderStatus.FILLED, timeout=10)
-                await wait_for(lambda: cache.order(open_id).status == OrderStatus.PARTIALLY_FILLED, timeout=10)
+                await wait_for(lambda: cache.order(filled_id).status == OrderStatus.FILLED)
+                await wait_for(lambda: cache.order(open_id).status == OrderStatus.PARTIALLY_FILLED)
 
                 reopened = cache.order(open_id)
                 assert reopened.is_open
@@ -87,6 +87,56 @@ def test_restart_picks_up_open_order_and_fills_made_while_down(unique_id: str, r
                 assert trade_ids == [full.uuid]
                 open_trades = [e.trade_id.value for e in reopened.events if type(e).__name__ == "OrderFilled"]
                 assert open_trades == [partial.uuid]
+
+    try:
+        asyncio.run(run())
+    finally:
+        keys = list(store.scan_iter(match=f"*{trader_id}*"))
+        if keys:
+            store.delete(*keys)
+        store.close()
+
+
+def test_restart_reconciles_a_market_buy_by_amount_filled_while_down(unique_id: str, redis_url: str) -> None:
+    # A market BUY for 10,000 KRW (ord_type=price) is accepted, then the node stops before any of its
+    # fills reach it (Upbit executes it at once and ends it in `cancel`, the dust refunded). The next node
+    # must find it FILLED, its quantity the executed BTC (not the KRW amount), with the venue's trades.
+    trader_id = f"{unique_id.upper()}-001"
+    store = redis.Redis.from_url(redis_url)
+
+    async def run() -> None:
+        async with FakeUpbitServer() as fake:
+            fake.exchange.set_balance("KRW", "100000000")
+            probe = ProbeConfig(quote_ids=IDS)
+            async with running_node(fake, probe, IDS, trader_id=trader_id, redis_cache=True) as rn:
+                await wait_for(lambda: bool(rn.probe.quotes))
+                fake.hold_private("myOrder")  # the node never hears of the trades or the end of the order
+                fake.hold_private("myAsset")
+                buy = rn.probe.order_factory.market(BTC, OrderSide.BUY, Quantity.from_str("10000"), quote_quantity=True)
+                rn.probe.submit_order(buy)
+                await wait_for(lambda: rn.node.cache.order(buy.client_order_id).status == OrderStatus.ACCEPTED)
+                cached = rn.node.cache.order(buy.client_order_id)
+                assert cached.is_quote_quantity and cached.quantity == Quantity.from_str("10000")
+                (venue_buy,) = [o for o in fake.exchange.orders.values() if o.identifier == buy.client_order_id.value]
+                assert (venue_buy.ord_type, venue_buy.state) == ("price", "cancel")
+                assert venue_buy.executed_volume > 0 and venue_buy.trades
+            fake.faults.clear()
+            await fake.release_private("myOrder")  # to a closed socket: never delivered
+            await fake.release_private("myAsset")
+
+            async with running_node(fake, probe, IDS, trader_id=trader_id, redis_cache=True) as rn:
+                cache = rn.node.cache
+                await wait_for(lambda: cache.order(buy.client_order_id).status == OrderStatus.FILLED)
+                order = cache.order(buy.client_order_id)
+                assert order.strategy_id.value == rn.probe.id.value  # the node's own order, reconciled
+                assert not order.is_quote_quantity
+                assert order.quantity.as_decimal() == venue_buy.executed_volume
+                assert order.filled_qty.as_decimal() == venue_buy.executed_volume
+                fills = [e for e in order.events if type(e).__name__ == "OrderFilled"]
+                assert sorted(f.trade_id.value for f in fills) == sorted(t.uuid for t in venue_buy.trades)
+                assert sum(f.last_qty.as_decimal() for f in fills) == venue_buy.executed_volume
+                assert sum(f.last_px.as_decimal() * f.last_qty.as_decimal() for f in fills) == venue_buy.executed_funds
+                assert not any(type(e).__name__ == "OrderCanceled" for e in order.events)  # `cancel` + volume: filled
 
     try:
         asyncio.run(run())

@@ -25,6 +25,10 @@ from nautilus_trader.model.objects import Money
 
 from adapters.upbit.http.error import parse_error_body
 from adapters.upbit.http.ratelimit import parse_remaining_req
+from adapters.upbit.orderbook import RawCache
+from adapters.upbit.orderbook import UnitTokens
+from adapters.upbit.orderbook import book_to_deltas
+from adapters.upbit.orderbook import book_to_quote
 from adapters.upbit.schemas.account import UpbitBalance
 from adapters.upbit.schemas.account import UpbitOrderChance
 from adapters.upbit.schemas.market import UpbitCandle
@@ -36,11 +40,15 @@ from adapters.upbit.schemas.market import UpbitTrade
 from adapters.upbit.schemas.order import UpbitBatchCancelResult
 from adapters.upbit.schemas.order import UpbitCancelAndNewResult
 from adapters.upbit.schemas.order import UpbitOrder
+from adapters.upbit.schemas.ws import DEFAULT_UNIT_KEYS
+from adapters.upbit.schemas.ws import SIMPLE_UNIT_KEYS
 from adapters.upbit.schemas.ws import UpbitWsControl
 from adapters.upbit.schemas.ws import UpbitWsMyAsset
 from adapters.upbit.schemas.ws import UpbitWsMyOrder
 from adapters.upbit.schemas.ws import UpbitWsOrderbook
 from adapters.upbit.schemas.ws import UpbitWsOrderbookSimple
+from adapters.upbit.schemas.ws import UpbitWsOrderbookUnit
+from adapters.upbit.schemas.ws import UpbitWsOrderbookUnitSimple
 from adapters.upbit.schemas.ws import UpbitWsPrivateMsg
 from adapters.upbit.schemas.ws import UpbitWsPublicMsg
 from adapters.upbit.schemas.ws import UpbitWsPublicMsgSimple
@@ -135,30 +143,34 @@ def test_public_and_private_unions_dispatch_on_type(upbit_fixture: Callable[[str
 
 def test_ws_orderbook_frame_to_quote_and_full_book_snapshot(upbit_fixture: Callable[[str], bytes]) -> None:
     msg = PUBLIC.decode(upbit_fixture("ws_orderbook_default_snapshot_trimmed.json"))
-    from adapters.upbit.schemas.market import units_to_quote_tick
-    from adapters.upbit.schemas.market import units_to_snapshot
+    book = UnitTokens(DEFAULT_UNIT_KEYS, UpbitWsOrderbookUnit).to_book(msg.orderbook_units, RawCache(0), RawCache(8))
 
-    quote = units_to_quote_tick(msg.orderbook_units, BTC_KRW, 0, 8, msg.timestamp * 1_000_000, 1)
+    quote = book_to_quote(book, BTC_KRW, 0, 8, msg.timestamp * 1_000_000, 1)
+    assert quote is not None
     assert str(quote.bid_price) == "116538000"  # 1.16538E8
     assert str(quote.ask_price) == "116539000"
     assert str(quote.bid_size) == "0.08120946"
     assert str(quote.ask_size) == "0.02054761"
     assert quote.ts_event == 1790134742106 * 1_000_000
 
-    deltas = units_to_snapshot(msg.orderbook_units, BTC_KRW, 0, 8, 7, msg.timestamp * 1_000_000, 1)
+    deltas = book_to_deltas(book, BTC_KRW, 0, 8, 7, msg.timestamp * 1_000_000, 1)
     actions = [d.action for d in deltas.deltas]
     assert actions == [BookAction.CLEAR] + [BookAction.ADD] * 4  # replace, never merge
     assert deltas.deltas[-1].flags & RecordFlag.F_LAST
+    assert not any(d.flags & RecordFlag.F_LAST for d in deltas.deltas[:-1])
     assert all(d.flags & RecordFlag.F_SNAPSHOT for d in deltas.deltas)
+    assert {d.sequence for d in deltas.deltas} == {7}
     bids = [str(d.order.price) for d in deltas.deltas[1:] if d.order.side == OrderSide.BUY]
     assert bids == ["116538000", "116537000"]
+    asks = [(str(d.order.price), str(d.order.size)) for d in deltas.deltas[1:] if d.order.side == OrderSide.SELL]
+    assert asks == [("116539000", "0.02054761"), ("116542000", "0.00077720")]  # trailing zero kept exact
 
 
 def test_simple_format_parses_like_default(upbit_fixture: Callable[[str], bytes]) -> None:
-    from adapters.upbit.schemas.market import units_to_quote_tick
-
     msg = PUBLIC_SIMPLE.decode(upbit_fixture("ws_orderbook_simple_trimmed.json"))
-    quote = units_to_quote_tick(msg.orderbook_units, BTC_KRW, 0, 8, 0, 0)
+    tokens = UnitTokens(SIMPLE_UNIT_KEYS, UpbitWsOrderbookUnitSimple)
+    quote = book_to_quote(tokens.to_book(msg.orderbook_units, RawCache(0), RawCache(8)), BTC_KRW, 0, 8, 0, 0)
+    assert quote is not None
     assert str(quote.bid_size) == "0.00079276"  # 7.9276E-4
     assert str(quote.ask_price) == "116606000"
     assert msg.code == "KRW-BTC"

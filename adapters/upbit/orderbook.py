@@ -1,0 +1,400 @@
+"""
+Orderbook frames to NautilusTrader data, exactly and fast (the hot path of the data client).
+
+Every Upbit orderbook frame carries the whole book (15 or 30 units on the usual subscriptions, four numbers
+each), ten times a second per busy market. The units are decoded as raw JSON (``msgspec.Raw``: msgspec has
+checked the JSON) and the numbers are taken as the exact digits Upbit wrote:
+
+- :class:`UnitTokens` splits the units array into its price and size tokens (bids, then asks) with a few
+  C-level bytes operations. It does so only after checking that the array has Upbit's layout exactly
+  (keys, their order, nothing but numbers as values): any other layout goes through msgspec unit by unit,
+  with the same result.
+- :func:`token_to_raw` turns a token into a NautilusTrader raw fixed-point integer (``value * 10**16``,
+  ``FIXED_PRECISION``) at a given precision with integer arithmetic only: plain, exponent (``1.16539E8``,
+  ``7.9276E-4``) and long (more digits than a float64 holds) forms are exact, extra decimals are rounded
+  half-even. No ``float`` and no ``Decimal`` on the way.
+- :class:`RawCache` remembers the raw value of the tokens it has seen (prices sit on a tick grid and most
+  levels of a book repeat from one frame to the next); a token seen for the first time costs a few integer
+  operations.
+- :func:`book_to_deltas` builds the ``CLEAR`` + ``ADD`` snapshot straight from the raw lists with
+  ``OrderBookDelta.from_raw`` (no ``Price``/``Quantity``/``BookOrder`` objects on the way), and
+  :func:`book_to_quote` the top-of-book ``QuoteTick``. Zero price or size levels (Upbit pads thin sides
+  with zeros) are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+from nautilus_trader.model.data import OrderBookDelta
+from nautilus_trader.model.data import OrderBookDeltas
+from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.enums import BookAction
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import RecordFlag
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.objects import FIXED_PRECISION
+
+_NUMBER_CHARS = b"0123456789.Ee+-"
+_TO_SPACE = bytes(c if c in _NUMBER_CHARS else 32 for c in range(256))  # other bytes -> b" "
+_TO_SPACE_NO_E = _TO_SPACE.replace(b"e", b" ")
+_NUMBER = re.compile(rb"(-?\d+)(?:\.(\d+))?(?:[eE]([-+]?\d+))?")  # JSON number grammar (leading zeros aside)
+_MAX_EXPONENT = 40  # |exponent| beyond this cannot be a price or a size (and would make huge integers)
+# 10**(16 - n): the raw value of a token with n written decimals is int(digits) * _SCALE_BY_DECIMALS[n]
+_SCALE_BY_DECIMALS: tuple[int, ...] = tuple(10 ** (FIXED_PRECISION - n) for n in range(FIXED_PRECISION + 1))
+
+_ADD = int(BookAction.ADD)
+_CLEAR = int(BookAction.CLEAR)
+_NO_SIDE = int(OrderSide.NO_ORDER_SIDE)
+_BUY = int(OrderSide.BUY)
+_SELL = int(OrderSide.SELL)
+_F_SNAPSHOT = int(RecordFlag.F_SNAPSHOT)
+_F_LAST_SNAPSHOT = int(RecordFlag.F_SNAPSHOT) | int(RecordFlag.F_LAST)
+_from_raw = OrderBookDelta.from_raw
+
+
+def token_to_raw(token: bytes, precision: int) -> int:
+    """
+    Return a JSON number token as a raw fixed-point integer (``value * 10**16``) at ``precision``.
+
+    Exact for every form Upbit writes (``103460000``, ``0.00077720``, ``1.16539E8``, ``8.428e-05``,
+    ``1386929.37231066771348207123``); decimals beyond ``precision`` are rounded half-even.
+
+    Raises
+    ------
+    ValueError
+        If ``token`` is not a number, or its exponent is out of any price or size range.
+
+    """
+    match = _NUMBER.fullmatch(token)
+    if match is None:
+        raise ValueError(f"not a JSON number: {token!r}")
+    whole, fraction, exponent = match.groups(b"")
+    digits = int(whole + fraction)  # the sign rides on the whole part
+    shift = (int(exponent) if exponent else 0) - len(fraction) + precision  # value * 10**p = digits * 10**shift
+    if abs(shift) > _MAX_EXPONENT + FIXED_PRECISION:
+        raise ValueError(f"number out of range: {token!r}")
+    if shift >= 0:
+        units = digits * 10**shift
+    else:
+        divisor = 10**-shift
+        units, remainder = divmod(abs(digits), divisor)
+        if 2 * remainder > divisor or (2 * remainder == divisor and units % 2):
+            units += 1  # half-even
+        if digits < 0:
+            units = -units
+    return units * 10 ** (FIXED_PRECISION - precision)
+
+
+class RawCache(dict[bytes, int]):
+    """
+    Token -> raw fixed-point value at one precision, bounded (cleared when full).
+
+    The tokens are JSON values as msgspec has checked them (numbers, or for a malformed payload any other
+    JSON value, which is refused with ``ValueError``).
+
+    Parameters
+    ----------
+    precision : int
+        The precision the raw values are rounded to.
+    max_size : int, default 1024
+        Entries kept before the cache starts afresh.
+
+    """
+
+    __slots__ = ("max_size", "precision")
+
+    def __init__(self, precision: int, max_size: int = 1024) -> None:
+        super().__init__()
+        self.precision = precision
+        self.max_size = max_size
+
+    def to_raw(self, tokens: list[bytes]) -> list[int]:
+        """Return the raw values of ``tokens`` (exact; see :func:`token_to_raw`)."""
+        try:
+            return list(map(self.__getitem__, tokens))  # all seen before: the usual case for prices
+        except KeyError:
+            pass
+        if len(self) > self.max_size:
+            self.clear()
+        raws: list[int | None] = list(map(self.get, tokens))
+        precision = self.precision
+        for i in [i for i, raw in enumerate(raws) if raw is None]:
+            token = tokens[i]
+            # the plain form ("0.0491016") inline; signs, exponents and rounding in token_to_raw
+            whole, _, fraction = token.partition(b".")
+            digits = whole + fraction
+            if len(fraction) <= precision and digits.isdigit():
+                raws[i] = self[token] = int(digits) * _SCALE_BY_DECIMALS[len(fraction)]
+            else:
+                raws[i] = self[token] = token_to_raw(token, precision)
+        return raws  # type: ignore[return-value]
+
+
+class UnitTokens:
+    """
+    Splits an orderbook units array (raw JSON) into its number tokens, in delta order: prices of the bids
+    (best first) then of the asks (best first), and their sizes alike.
+
+    The array is first checked to have exactly the layout Upbit writes: with every number character
+    deleted it must read ``[{"ask_pric":,"bid_pric":,"ask_siz":,"bid_siz":},...]`` (DEFAULT; SIMPLE alike
+    with ``ap, bp, as, bs``), so the keys, their order and the punctuation are Upbit's and every value is a
+    number (msgspec has already checked the JSON). Then every other byte becomes a space and one
+    ``split()`` yields the tokens. Any other layout (another key order, whitespace) is decoded unit by unit.
+
+    Parameters
+    ----------
+    keys : tuple[str, str, str, str]
+        The JSON keys of ask price, bid price, ask size and bid size, in the order Upbit writes them.
+    unit_type : type[msgspec.Struct]
+        A Struct with ``ask_price, bid_price, ask_size, bid_size`` fields typed ``msgspec.Raw`` (renamed to
+        ``keys``): the decoder for arrays in any other layout.
+
+    """
+
+    def __init__(self, keys: tuple[str, str, str, str], unit_type: type[msgspec.Struct]) -> None:
+        prefixes = [f'"{k}":'.encode() for k in keys]
+        self._unit_skeleton = (b"{" + b",".join(prefixes) + b"}").translate(None, _NUMBER_CHARS)
+        self._skeletons: dict[int, tuple[bytes, int]] = {}  # skeleton length -> (skeleton, units)
+        # Where the four values sit among the split pieces of one unit. Key letters that are number
+        # characters (the "e" of "price") leave pieces of their own, unless "e" becomes a space too, which
+        # is right when no value has a lower-case exponent (then all the "e"s are the keys').
+        sample = b"{" + b",".join(p + b"1" for p in prefixes) + b"}"
+        self._layouts = (_layout(sample, _TO_SPACE_NO_E), _layout(sample, _TO_SPACE))
+        if self._layouts[1] is None:
+            raise ValueError(f"the values of keys {keys} cannot be told apart")
+        self._fallback = msgspec.json.Decoder(list[unit_type])  # type: ignore[valid-type]
+        self.fallbacks = 0  # arrays not in Upbit's layout, decoded unit by unit
+
+    def _expected(self, length: int) -> tuple[bytes, int] | None:
+        expected = self._skeletons.get(length)
+        if expected is None:
+            n, extra = divmod(length - 1, len(self._unit_skeleton) + 1)  # "[" + n units joined by "," + "]"
+            if extra != 0 or not 0 < n <= 64:
+                return None
+            expected = self._skeletons[length] = (b"[" + b",".join([self._unit_skeleton] * n) + b"]", n)
+        return expected
+
+    def split(self, units: bytes | msgspec.Raw) -> tuple[list[bytes], list[bytes], int]:
+        """
+        Return ``(prices, sizes, n)``: the tokens of the ``n`` bids then of the ``n`` asks.
+
+        Raises
+        ------
+        msgspec.ValidationError, msgspec.DecodeError
+            If the array is not a list of units of four values each.
+
+        """
+        if type(units) is not bytes:
+            units = bytes(units)
+        skeleton = units.translate(None, _NUMBER_CHARS)
+        expected = self._expected(len(skeleton))
+        if expected is not None and skeleton == expected[0]:
+            n = expected[1]
+            # "e" as a space first: a value with a lower-case exponent then splits in two and the count
+            # tells (the keys' pieces are known), so split again keeping "e"
+            layout = self._layouts[0]
+            parts = units.translate(_TO_SPACE_NO_E).split()
+            if layout is None or len(parts) != n * layout[0]:
+                layout = self._layouts[1]
+                parts = units.translate(_TO_SPACE).split()
+            stride, ask_price, bid_price, ask_size, bid_size = layout  # type: ignore[misc]
+            if len(parts) == n * stride:
+                return (
+                    parts[bid_price::stride] + parts[ask_price::stride],
+                    parts[bid_size::stride] + parts[ask_size::stride],
+                    n,
+                )
+        self.fallbacks += 1
+        decoded = self._fallback.decode(units)
+        return (
+            [bytes(u.bid_price) for u in decoded] + [bytes(u.ask_price) for u in decoded],  # type: ignore[attr-defined]
+            [bytes(u.bid_size) for u in decoded] + [bytes(u.ask_size) for u in decoded],  # type: ignore[attr-defined]
+            len(decoded),
+        )
+
+    def to_book(self, units: bytes | msgspec.Raw, price_raw: RawCache, size_raw: RawCache) -> RawBook:
+        """
+        Return a units array as a ``RawBook``, its numbers converted through the market's token caches.
+
+        Raises
+        ------
+        msgspec.ValidationError, msgspec.DecodeError
+            If the array is not a list of units of four values each.
+        ValueError
+            If a value is not a number.
+
+        """
+        prices, sizes, n = self.split(units)
+        return RawBook(price_raw.to_raw(prices), size_raw.to_raw(sizes), n)
+
+
+def _layout(sample_unit: bytes, table: bytes) -> tuple[int, int, int, int, int] | None:
+    # (pieces per unit, then the piece index of ask price, bid price, ask size, bid size)
+    pieces = sample_unit.translate(table).split()
+    offsets = [i for i, piece in enumerate(pieces) if piece == b"1"]
+    if len(offsets) != 4:
+        return None
+    return len(pieces), offsets[0], offsets[1], offsets[2], offsets[3]
+
+
+class RawBook:
+    """
+    A book in raw fixed-point values, in delta order: bids best first, then asks best first.
+
+    Levels with a zero price or size (Upbit pads a thin side with them) are dropped.
+
+    Parameters
+    ----------
+    prices, sizes : list[int]
+        Raw values (``value * 10**16``) at the instrument's precisions: ``n_bids`` bid levels, then asks.
+    n_bids : int
+        How many of the levels are bids.
+
+    """
+
+    __slots__ = ("n_bids", "prices", "sizes")
+
+    def __init__(self, prices: list[int], sizes: list[int], n_bids: int) -> None:
+        if not (all(prices) and all(sizes)):
+            kept = [i for i, (price, size) in enumerate(zip(prices, sizes, strict=True)) if price and size]
+            prices = [prices[i] for i in kept]
+            sizes = [sizes[i] for i in kept]
+            n_bids = sum(1 for i in kept if i < n_bids)
+        self.prices = prices
+        self.sizes = sizes
+        self.n_bids = n_bids
+
+    @classmethod
+    def from_sides(
+        cls,
+        bid_prices: list[int],
+        bid_sizes: list[int],
+        ask_prices: list[int],
+        ask_sizes: list[int],
+    ) -> RawBook:
+        """Return a book from its two sides (best levels first)."""
+        return cls(bid_prices + ask_prices, bid_sizes + ask_sizes, len(bid_prices))
+
+    @property
+    def bid_prices(self) -> list[int]:
+        """Return the bid prices, best first."""
+        return self.prices[: self.n_bids]
+
+    @property
+    def bid_sizes(self) -> list[int]:
+        """Return the bid sizes, best first."""
+        return self.sizes[: self.n_bids]
+
+    @property
+    def ask_prices(self) -> list[int]:
+        """Return the ask prices, best first."""
+        return self.prices[self.n_bids :]
+
+    @property
+    def ask_sizes(self) -> list[int]:
+        """Return the ask sizes, best first."""
+        return self.sizes[self.n_bids :]
+
+    def truncated(self, depth: int) -> RawBook:
+        """Return the book cut to ``depth`` levels a side."""
+        if self.n_bids <= depth and len(self.prices) - self.n_bids <= depth:
+            return self
+        return RawBook.from_sides(
+            self.bid_prices[:depth],
+            self.bid_sizes[:depth],
+            self.ask_prices[:depth],
+            self.ask_sizes[:depth],
+        )
+
+
+_SIDES: dict[tuple[int, int], list[int]] = {}
+_FLAGS: dict[int, list[int]] = {}
+
+
+def book_to_deltas(
+    book: RawBook,
+    instrument_id: InstrumentId,
+    price_precision: int,
+    size_precision: int,
+    sequence: int,
+    ts_event: int,
+    ts_init: int,
+) -> OrderBookDeltas:
+    """
+    Return the book as snapshot ``OrderBookDeltas``: ``CLEAR`` then one ``ADD`` per level (bids, then asks).
+
+    Upbit sends the whole book in every frame with no sequence or checksum, so the book is replaced, never
+    merged. Every delta carries ``F_SNAPSHOT``, the last one ``F_LAST`` too.
+    """
+    n = len(book.prices)
+    n_bids = book.n_bids
+    clear = _from_raw(
+        instrument_id,
+        _CLEAR,
+        _NO_SIDE,
+        0,
+        price_precision,
+        0,
+        size_precision,
+        0,
+        _F_SNAPSHOT if n else _F_LAST_SNAPSHOT,
+        sequence,
+        ts_event,
+        ts_init,
+    )
+    deltas = [clear]
+    if n:
+        sides = _SIDES.get((n_bids, n))
+        if sides is None:
+            sides = _SIDES.setdefault((n_bids, n), [_BUY] * n_bids + [_SELL] * (n - n_bids))
+        flags = _FLAGS.get(n)
+        if flags is None:
+            flags = _FLAGS.setdefault(n, [_F_SNAPSHOT] * (n - 1) + [_F_LAST_SNAPSHOT])
+        deltas += [
+            _from_raw(
+                instrument_id,
+                _ADD,
+                side,
+                price,
+                price_precision,
+                size,
+                size_precision,
+                0,
+                flag,
+                sequence,
+                ts_event,
+                ts_init,
+            )
+            for side, price, size, flag in zip(sides, book.prices, book.sizes, flags, strict=True)
+        ]
+    return OrderBookDeltas(instrument_id, deltas)
+
+
+def book_to_quote(
+    book: RawBook,
+    instrument_id: InstrumentId,
+    price_precision: int,
+    size_precision: int,
+    ts_event: int,
+    ts_init: int,
+) -> QuoteTick | None:
+    """Return the top of the book as a ``QuoteTick``; ``None`` when a side is empty."""
+    n_bids = book.n_bids
+    if n_bids == 0 or n_bids == len(book.prices):
+        return None
+    prices, sizes = book.prices, book.sizes
+    return QuoteTick.from_raw(
+        instrument_id,
+        prices[0],
+        prices[n_bids],
+        price_precision,
+        price_precision,
+        sizes[0],
+        sizes[n_bids],
+        size_precision,
+        size_precision,
+        ts_event,
+        ts_init,
+    )

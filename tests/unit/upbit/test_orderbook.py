@@ -1,0 +1,230 @@
+"""
+The orderbook hot path: JSON number tokens to exact raw fixed-point values, units arrays to tokens (Upbit's
+layout in bulk, any other layout through msgspec), books to QuoteTick + snapshot OrderBookDeltas.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from nautilus_trader.model.enums import BookAction
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import RecordFlag
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.objects import FIXED_PRECISION
+from nautilus_trader.model.objects import Quantity
+
+from adapters.upbit.orderbook import RawBook
+from adapters.upbit.orderbook import RawCache
+from adapters.upbit.orderbook import UnitTokens
+from adapters.upbit.orderbook import book_to_deltas
+from adapters.upbit.orderbook import book_to_quote
+from adapters.upbit.orderbook import token_to_raw
+from adapters.upbit.parsing import decimal_to_raw
+from adapters.upbit.schemas.market import UpbitOrderbook
+from adapters.upbit.schemas.ws import DEFAULT_UNIT_KEYS
+from adapters.upbit.schemas.ws import SIMPLE_UNIT_KEYS
+from adapters.upbit.schemas.ws import UpbitWsOrderbook
+from adapters.upbit.schemas.ws import UpbitWsOrderbookUnit
+from adapters.upbit.schemas.ws import UpbitWsOrderbookUnitSimple
+from tests.fakes.upbit.server import java_number
+
+BTC_KRW = InstrumentId.from_str("KRW-BTC.UPBIT")
+ONE = 10**FIXED_PRECISION
+
+
+def default_tokens() -> UnitTokens:
+    return UnitTokens(DEFAULT_UNIT_KEYS, UpbitWsOrderbookUnit)
+
+
+def units_json(units: list[dict[str, Decimal]], **dumps: object) -> bytes:
+    """A units array with numbers written the way Upbit's WebSocket writes them (``1.03493E8``)."""
+    rows = [{k: java_number(u[k]) for k in ("ask_price", "bid_price", "ask_size", "bid_size")} for u in units]
+    if not dumps:
+        return msgspec.json.encode(rows)
+    plain = [{k: json.loads(bytes(v)) for k, v in row.items()} for row in rows]  # re-typed only for layout tests
+    return json.dumps(plain, **dumps).encode()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("token", "precision", "expected"),
+    [
+        (b"1.16539E8", 0, "116539000"),
+        (b"116606000", 0, "116606000"),
+        (b"103460000.0", 0, "103460000"),
+        (b"7.9276E-4", 8, "0.00079276"),
+        (b"8.428e-05", 8, "0.00008428"),
+        (b"5.0E-4", 8, "0.0005"),
+        (b"0.00077720", 8, "0.0007772"),
+        (b"0", 8, "0"),
+        (b"1386929.37231066771348207123", 8, "1386929.37231067"),  # more digits than a float64: rounded up
+        (b"1386929.37231066771348207123", 16, "1386929.3723106677134821"),
+        (b"0.123456785", 8, "0.12345678"),  # a tie: half-even keeps the even digit
+        (b"0.123456775", 8, "0.12345678"),  # a tie: up to the even digit
+        (b"0.1234567850000000000000001", 8, "0.12345679"),  # just above the tie
+        (b"2.5", 0, "2"),
+        (b"3.5", 0, "4"),
+        (b"-2.5", 0, "-2"),
+        (b"1.0E-20", 8, "0"),
+        (b"123456789012345678901234567890E-22", 8, "12345678.90123457"),
+        (b"9.99999999999999999999E7", 8, "100000000"),
+    ],
+)
+def test_tokens_convert_exactly(token: bytes, precision: int, expected: str) -> None:
+    raw = token_to_raw(token, precision)
+    assert raw % 10 ** (FIXED_PRECISION - precision) == 0  # nothing below the precision
+    assert Decimal(raw).scaleb(-FIXED_PRECISION).normalize() == Decimal(expected).normalize()
+    assert RawCache(precision).to_raw([token]) == [raw]  # the inline plain-form path agrees
+
+
+@pytest.mark.parametrize("token", [b"abc", b"1.", b".5", b"+5", b"1_0", b"1e", b" 1", b"--1"])
+def test_anything_but_a_json_number_is_refused(token: bytes) -> None:
+    with pytest.raises(ValueError):
+        token_to_raw(token, 8)
+
+
+@pytest.mark.parametrize("token", [b'"1.5"', b"null", b"true", b"[1]", b"1E999", b"1e-999"])
+def test_json_values_that_are_no_price_or_size_are_refused(token: bytes) -> None:
+    # the layout check lets only number tokens through; the msgspec path can hand over any JSON value
+    with pytest.raises(ValueError):
+        token_to_raw(token, 8)
+    with pytest.raises(ValueError):
+        RawCache(8).to_raw([b"0.5", token])
+
+
+@given(
+    value=st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=12, allow_nan=False),
+    precision=st.integers(min_value=0, max_value=FIXED_PRECISION),
+    form=st.sampled_from(["plain", "upper", "lower", "java"]),
+)
+def test_any_written_form_converts_like_the_decimal_path(value: Decimal, precision: int, form: str) -> None:
+    if form == "plain":
+        token = format(value, "f").encode()
+    elif form == "upper":
+        token = format(value, "E").encode()
+    elif form == "lower":
+        token = format(value, "e").encode()
+    else:
+        token = bytes(java_number(value))
+    expected = decimal_to_raw(Decimal(token.decode()), precision)
+    assert token_to_raw(token, precision) == expected
+    assert RawCache(precision).to_raw([token, token]) == [expected, expected]  # miss, then hit
+
+
+def test_cache_is_bounded_and_stays_exact() -> None:
+    cache = RawCache(8, max_size=16)
+    tokens = [f"0.{i:08d}".encode() for i in range(1, 100)]
+    assert cache.to_raw(tokens) == [i * 10**8 for i in range(1, 100)]
+    assert cache.to_raw(tokens[:5]) == [i * 10**8 for i in range(1, 6)]  # hits
+    assert cache.to_raw([b"1.5"]) == [15 * 10**15]
+    assert len(cache) == 1  # over its bound: started afresh before taking the new token
+
+
+def test_upbit_layout_is_split_in_bulk_and_other_layouts_the_slow_way_with_equal_results(
+    upbit_fixture: Callable[[str], bytes],
+) -> None:
+    units = json.loads(upbit_fixture("rest_orderbook_KRW-BTC.json"), parse_float=Decimal)[0]["orderbook_units"]
+    units = [{k: Decimal(v) for k, v in u.items()} for u in units]
+    tokens = default_tokens()
+    upbit_layout = units_json(units)
+    fast = tokens.to_book(upbit_layout, RawCache(0), RawCache(8))
+    assert tokens.fallbacks == 0
+    assert len(fast.bid_prices) == len(fast.ask_prices) == 30
+
+    for other in (
+        units_json(units, indent=1),  # whitespace
+        units_json(units, sort_keys=True),  # another key order: ask_price, ask_size, bid_price, bid_size
+    ):
+        slow = tokens.to_book(other, RawCache(0), RawCache(8))
+        assert (slow.bid_prices, slow.bid_sizes, slow.ask_prices, slow.ask_sizes) == (
+            fast.bid_prices,
+            fast.bid_sizes,
+            fast.ask_prices,
+            fast.ask_sizes,
+        )
+    assert tokens.fallbacks == 2
+
+    # and the same book through the REST Decimal path
+    rest = msgspec.json.decode(upbit_fixture("rest_orderbook_KRW-BTC.json"), type=list[UpbitOrderbook])[0]
+    book = rest.to_raw_book(0, 8)
+    assert (book.bid_prices, book.bid_sizes, book.ask_prices, book.ask_sizes) == (
+        fast.bid_prices,
+        fast.bid_sizes,
+        fast.ask_prices,
+        fast.ask_sizes,
+    )
+
+
+def test_simple_layout_and_lower_case_exponents() -> None:
+    tokens = UnitTokens(SIMPLE_UNIT_KEYS, UpbitWsOrderbookUnitSimple)
+    units = b'[{"ap":116606000,"bp":1.16534e8,"as":5.0E-4,"bs":7.9276e-4},{"ap":116609000,"bp":0,"as":1,"bs":0}]'
+    book = tokens.to_book(units, RawCache(0), RawCache(8))
+    assert tokens.fallbacks == 0
+    assert book.bid_prices == [116534000 * ONE]  # the zero-padded bid of the second unit is dropped
+    assert book.bid_sizes == [79276 * 10**8]
+    assert book.ask_prices == [116606000 * ONE, 116609000 * ONE]
+    assert book.ask_sizes == [5 * 10**12, ONE]
+
+
+def test_malformed_units_are_refused() -> None:
+    tokens = default_tokens()
+    with pytest.raises(ValueError):  # a string where a number belongs: the layout check sends it to msgspec
+        tokens.to_book(
+            b'[{"ask_price":"1","bid_price":1,"ask_size":1,"bid_size":1}]',
+            RawCache(0),
+            RawCache(8),
+        )
+    with pytest.raises(msgspec.ValidationError):
+        tokens.to_book(b'[{"ask_price":1,"bid_price":1,"ask_size":1}]', RawCache(0), RawCache(8))
+    with pytest.raises(msgspec.DecodeError):
+        tokens.to_book(b'[{"ask_price":1,"bid_price":1,"ask_size":1,"bid_size":1}', RawCache(0), RawCache(8))
+
+
+def test_book_to_quote_and_snapshot_deltas() -> None:
+    book = RawBook.from_sides(
+        [103460000 * ONE, 103438000 * ONE],
+        [4 * 10**13, 483381 * 10**8],
+        [103493000 * ONE, 0],  # a zero-padded ask level
+        [4910155 * 10**8, 0],
+    )
+    quote = book_to_quote(book, BTC_KRW, 0, 8, 5, 6)
+    assert quote is not None
+    assert (str(quote.bid_price), str(quote.ask_price), str(quote.bid_size), str(quote.ask_size)) == (
+        "103460000",
+        "103493000",
+        "0.00400000",
+        "0.04910155",
+    )
+    deltas = book_to_deltas(book, BTC_KRW, 0, 8, 9, 5, 6)
+    rows = [(d.action, d.order.side, str(d.order.price), str(d.order.size)) for d in deltas.deltas]
+    assert rows == [
+        (BookAction.CLEAR, OrderSide.NO_ORDER_SIDE, "0", "0.00000000"),
+        (BookAction.ADD, OrderSide.BUY, "103460000", "0.00400000"),
+        (BookAction.ADD, OrderSide.BUY, "103438000", "0.00483381"),
+        (BookAction.ADD, OrderSide.SELL, "103493000", "0.04910155"),
+    ]
+    assert [d.flags for d in deltas.deltas] == [RecordFlag.F_SNAPSHOT] * 3 + [RecordFlag.F_SNAPSHOT | RecordFlag.F_LAST]
+    assert {(d.sequence, d.ts_event, d.ts_init) for d in deltas.deltas} == {(9, 5, 6)}
+    assert deltas.deltas[1].order.size == Quantity.from_str("0.00400000")
+
+    truncated = book.truncated(1)
+    assert len(book_to_deltas(truncated, BTC_KRW, 0, 8, 10, 5, 6).deltas) == 3
+
+    empty = RawBook([], [], 0)
+    assert book_to_quote(empty, BTC_KRW, 0, 8, 5, 6) is None
+    (clear,) = book_to_deltas(empty, BTC_KRW, 0, 8, 11, 5, 6).deltas
+    assert clear.action == BookAction.CLEAR
+    assert clear.flags == RecordFlag.F_SNAPSHOT | RecordFlag.F_LAST
+
+
+def test_frame_decodes_with_raw_units(upbit_fixture: Callable[[str], bytes]) -> None:
+    msg = msgspec.json.decode(upbit_fixture("ws_orderbook_default_realtime_trimmed.json"), type=UpbitWsOrderbook)
+    book = default_tokens().to_book(msg.orderbook_units, RawCache(0), RawCache(8))
+    assert book.ask_sizes == [2054761 * 10**8, 77720 * 10**8]  # "0.02054761", "0.00077720" as stored
+    assert book.ask_prices == [116539000 * ONE, 116542000 * ONE]  # "1.16539E8", "1.16542E8"
