@@ -2,7 +2,7 @@
 State store benchmarks (``python -m bench.bench_state``): prints figures, asserts nothing.
 
 1. Per-second flush of 100 symbols: ``StateStore.write`` of one pre-encoded value per symbol (memory
-   cache + one ``EVALSHA`` packed from cached RESP fragments), p50/p99 ms; next to it, the naive
+   cache + one ``MULTI``/``SET EX``.../``EXEC`` packed from cached RESP fragments, reply checked as bytes), p50/p99 ms; next to it, the naive
    100-command pipeline the design started from. Target: p99 < 1 ms.
 2. Single GET and SET p99 against the local Redis (the store's pool).
 3. PostgreSQL rows/s at 10,000 snapshot rows into ``position_snapshots`` with every index the migrations
@@ -119,7 +119,7 @@ async def bench_flush(store: StateStore) -> None:
     symbols = [f"S{i:03d}USDT" for i in range(SYMBOLS)]
     # Pre-encoded payloads, as the bridge hands them over (encoding happens in the handlers).
     batches = [[KeyWrite(Domain.STATE, s, "position", _payload(s, step)) for s in symbols] for step in range(16)]
-    for step in range(200):  # warm-up: script loaded, fragments cached, connections open
+    for step in range(200):  # warm-up: fragments cached, connection open
         await store.write(batches[step % 16])
     gc.collect()
     samples = []
@@ -128,7 +128,7 @@ async def bench_flush(store: StateStore) -> None:
         t0 = time.perf_counter()
         await store.write(batch)
         samples.append(time.perf_counter() - t0)
-    print(f"flush of {SYMBOLS} symbols (StateStore.write, one EVALSHA):  {_ms(samples)}  (n={FLUSHES})")
+    print(f"flush of {SYMBOLS} symbols (StateStore.write, one MULTI/EXEC):  {_ms(samples)}  (n={FLUSHES})")
 
     client = store._redis.client  # the same pool, the naive way: 100 SET EX in one pipeline
     naive = []
