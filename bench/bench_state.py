@@ -41,6 +41,8 @@ import datetime as dt
 import gc
 import os
 import statistics
+import subprocess
+import sys
 import time
 import uuid
 from typing import Any
@@ -80,6 +82,8 @@ REDIS_URL = os.environ.get("ARB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG_DSN = os.environ.get("ARB_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 SYMBOLS = 100
 FLUSHES = 3_000
+PACED_FLUSHES = 1_000
+PACED_GAP_SECS = 0.01
 SINGLE_OPS = 5_000
 ROWS = 10_000
 ROUNDS = int(os.environ.get("ARB_BENCH_ROUNDS", "3"))
@@ -115,20 +119,42 @@ def _payload(symbol: str, step: int) -> bytes:
     )
 
 
+async def _flushes(store: StateStore, batches: list[list[KeyWrite]], n: int, gap_secs: float = 0.0) -> list[float]:
+    gc.collect()
+    samples = []
+    for step in range(n):
+        if gap_secs:
+            await asyncio.sleep(gap_secs)
+        batch = batches[step % 16]
+        t0 = time.perf_counter()
+        await store.write(batch)
+        samples.append(time.perf_counter() - t0)
+    return samples
+
+
 async def bench_flush(store: StateStore) -> None:
     symbols = [f"S{i:03d}USDT" for i in range(SYMBOLS)]
     # Pre-encoded payloads, as the bridge hands them over (encoding happens in the handlers).
     batches = [[KeyWrite(Domain.STATE, s, "position", _payload(s, step)) for s in symbols] for step in range(16)]
     for step in range(200):  # warm-up: fragments cached, connection open
         await store.write(batches[step % 16])
-    gc.collect()
-    samples = []
-    for step in range(FLUSHES):
-        batch = batches[step % 16]
-        t0 = time.perf_counter()
-        await store.write(batch)
-        samples.append(time.perf_counter() - t0)
-    print(f"flush of {SYMBOLS} symbols (StateStore.write, one MULTI/EXEC):  {_ms(samples)}  (n={FLUSHES})")
+    name = f"flush of {SYMBOLS} symbols (StateStore.write, one MULTI/EXEC)"
+    samples = await _flushes(store, batches, FLUSHES)
+    print(f"{name}:  {_ms(samples)}  (n={FLUSHES}, back to back)")
+    # The same with one core taken by a busy loop in another process (started and ended here).
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)
+        loaded = await _flushes(store, batches, FLUSHES)
+    finally:
+        hog.kill()
+        hog.wait()
+    print(f"{name}:  {_ms(loaded)}  (n={FLUSHES}, back to back, another process busy-looping on one core)")
+    paced = await _flushes(store, batches, PACED_FLUSHES, PACED_GAP_SECS)
+    print(
+        f"{name}:  {_ms(paced)}  (n={PACED_FLUSHES}, one flush every {PACED_GAP_SECS * 1e3:.0f} ms, idle between: "
+        "includes waking idle vCPUs, see the docstring)",
+    )
 
     client = store._redis.client  # the same pool, the naive way: 100 SET EX in one pipeline
     naive = []
@@ -265,20 +291,28 @@ async def bench_pg_rows(store: StateStore, label: str, rows: list[SnapshotRow]) 
     print(f"   COPY / executemany:        {_spread([r[MANY] / r[COPY] for r in rounds])}  (target > 1x)")
 
 
-async def _copy_into(conn: asyncpg.Connection, table: str, records: list[tuple[Any, ...]]) -> float:
+async def _copy_into(conn: asyncpg.Connection, table: str, records: list[tuple[Any, ...]]) -> tuple[float, float]:
+    """Wall time and this process's CPU time (client encoding) of one COPY into an emptied table."""
     await conn.execute(f"TRUNCATE {table}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     async with conn.transaction():
         await conn.copy_records_to_table(table, records=records, columns=ROW_COLUMNS)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
-async def bench_copy_breakdown(store: StateStore, rows: list[SnapshotRow]) -> None:
-    """Where COPY's time goes: the same COPY into logged copies of the table with fewer indexes."""
+async def bench_copy_breakdown(store: StateStore, label: str, rows: list[SnapshotRow]) -> None:
+    """Where COPY's time goes: the same COPY into logged copies of the table with less server work."""
     records = _records(store.session_id, rows)
     async with store.pg.acquire() as conn:
+        await conn.execute("DROP TABLE IF EXISTS bench_no_parse, bench_no_index, bench_btree_only")
+        # data as bytea: the same bytes stored without the JSONB parse (jsonb's binary input is a version
+        # byte and the JSON text, which the server parses exactly like text input).
         await conn.execute(
-            "CREATE TABLE bench_no_index (LIKE position_snapshots INCLUDING DEFAULTS INCLUDING IDENTITY)"
+            "CREATE TABLE bench_no_parse (LIKE position_snapshots INCLUDING DEFAULTS INCLUDING IDENTITY)",
+        )
+        await conn.execute("ALTER TABLE bench_no_parse ALTER COLUMN data TYPE bytea USING NULL")
+        await conn.execute(
+            "CREATE TABLE bench_no_index (LIKE position_snapshots INCLUDING DEFAULTS INCLUDING IDENTITY)",
         )
         await conn.execute("CREATE TABLE bench_btree_only (LIKE position_snapshots INCLUDING ALL)")
         for name in await conn.fetch(
@@ -286,23 +320,31 @@ async def bench_copy_breakdown(store: StateStore, rows: list[SnapshotRow]) -> No
             "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = 'bench_btree_only'::regclass AND a.amname = 'gin'",
         ):
             await conn.execute(f'DROP INDEX "{name["relname"]}"')
-        times: dict[str, list[float]] = {}
+        tables = ("bench_no_parse", "bench_no_index", "bench_btree_only", "position_snapshots")
+        times: dict[str, list[tuple[float, float]]] = {}
         pending: list[float] = []
         for _ in range(3):
-            for table in ("bench_no_index", "bench_btree_only", "position_snapshots"):
+            for table in tables:
                 times.setdefault(table, []).append(await _copy_into(conn, table, records))
             t0 = time.perf_counter()
             await conn.fetchval("SELECT gin_clean_pending_list('position_snapshots_data_gin_idx'::regclass)")
             pending.append(time.perf_counter() - t0)
-    full = statistics.median(times["position_snapshots"])
-    print("-- where COPY's time goes (same records, logged tables, median of 3):")
+    full = statistics.median(t for t, _ in times["position_snapshots"])
+    print(f"-- where COPY's time goes, {label} (same records, logged tables, median of 3):")
+    previous = 0.0
     for table, what in (
-        ("bench_no_index", "no index (heap, WAL, JSONB parse, client encoding)"),
-        ("bench_btree_only", "+ the B-tree indexes"),
+        ("bench_no_parse", "no index, data as bytea: heap, WAL, client encoding"),
+        ("bench_no_index", "+ JSONB parse (no index)"),
+        ("bench_btree_only", "+ the B-tree indexes (PK, 2 SPEC, partial latest)"),
         ("position_snapshots", "+ the GIN index (fastupdate: pending list)"),
     ):
-        secs = statistics.median(times[table])
-        print(f"   {what:<52} {secs * 1e3:6.1f} ms  ({secs / full:4.0%})")
+        secs = statistics.median(t for t, _ in times[table])
+        cpu = statistics.median(c for _, c in times[table])
+        print(
+            f"   {what:<52} {secs * 1e3:6.1f} ms  ({secs / full:4.0%}, step {(secs - previous) * 1e3:+6.1f} ms; "
+            f"client CPU {cpu * 1e3:4.1f} ms)",
+        )
+        previous = secs
     print(
         f"   GIN pending-list merge left for later (autovacuum, or the COPY that overflows gin_pending_list_limit): "
         f"{statistics.median(pending) * 1e3:.1f} ms",
@@ -333,8 +375,10 @@ async def bench_pg(store: StateStore) -> None:
     summary = _summary_rows()
     await bench_pg_rows(store, "position-summary rows (the rows measured from the start)", summary)
     await bench_commit_share(store, summary)
-    await bench_pg_rows(store, "StateBridge fill rows (OrderFilled.to_dict)", _fill_rows())
-    await bench_copy_breakdown(store, summary)
+    fills = _fill_rows()
+    await bench_pg_rows(store, "StateBridge fill rows (OrderFilled.to_dict)", fills)
+    await bench_copy_breakdown(store, "position-summary rows", summary)
+    await bench_copy_breakdown(store, "fill rows", fills)
 
 
 async def main() -> None:
