@@ -1,23 +1,31 @@
 """
 Redis I/O for the StateStore: one connection pool, one round trip per batch.
 
-A batch of key values is written by **one** ``EVALSHA`` of a small Lua script that runs ``SET key value
-EX ttl`` for every key on the server. Compared with a 100-command pipeline this sends one command and
-reads one reply instead of a hundred (the reply parsing was most of the pipeline's cost), and the
-command is packed from RESP fragments cached per key and per TTL, so a flush encodes only the values'
-length prefixes. Reads use ``MGET``.
+A batch of key values is written as **one** ``MULTI`` / ``SET key value EX ttl`` ... / ``EXEC``
+transaction, sent in one write and acknowledged by one read:
+
+- the command bytes are packed from RESP fragments cached per key (``SET key``) and per TTL (``EX ttl``),
+  so a flush encodes only the values' length prefixes;
+- the reply of a batch that succeeds is known in advance (``+OK``, ``+QUEUED`` per key, then the
+  ``EXEC`` array of ``+OK``), so it is checked by comparing bytes instead of parsing 2n + 2 replies
+  (reply parsing was most of a plain pipeline's cost). Any other reply is an error: the first error
+  line is raised as ``ResponseError`` and the connection is dropped (it may hold unread replies).
+- ``MULTI``/``EXEC`` keeps a batch atomic for other readers (what the earlier Lua script gave), and
+  costs Redis about a third of the script's time (measured: ~45-115 us vs ~190 us per 100 keys; a Lua
+  ``redis.call`` per key is the script's overhead).
+
+Reads use ``MGET``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -30,18 +38,27 @@ REDIS_DOWN_ERRORS: tuple[type[BaseException], ...] = (
     asyncio.TimeoutError,
 )
 
-SET_MANY_LUA = """
-for i = 1, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[2 * i], 'EX', ARGV[2 * i - 1])
-end
-return #KEYS
-"""
-
 MAX_KEYS_PER_CALL = 1_000  # a re-seed of many keys is split so Redis is never blocked for long
+
+_MULTI = b"*1\r\n$5\r\nMULTI\r\n"
+_EXEC = b"*1\r\n$4\r\nEXEC\r\n"
 
 
 def _bulk(data: bytes) -> bytes:
     return b"$%d\r\n%s\r\n" % (len(data), data)
+
+
+def expected_reply(n: int) -> bytes:
+    """The reply of a successful ``MULTI``, ``n`` ``SET``, ``EXEC``."""
+    return b"+OK\r\n" + b"+QUEUED\r\n" * n + b"*%d\r\n" % n + b"+OK\r\n" * n
+
+
+def first_error(reply: bytes) -> str | None:
+    """The first complete error line (``-...``) of a raw reply, without the ``-``; ``None`` if none yet."""
+    for line in reply.split(b"\r\n")[:-1]:  # the last piece is incomplete (or empty)
+        if line.startswith(b"-"):
+            return line[1:].decode(errors="replace")
+    return None
 
 
 class RedisIO:
@@ -66,10 +83,11 @@ class RedisIO:
             socket_timeout=timeout_secs,
         )
         self.client = aredis.Redis(connection_pool=self.pool)
-        self._sha: bytes | None = None
         self._write_conn: Any = None
-        self._key_frags: dict[str, bytes] = {}
-        self._ttl_frags: dict[int, bytes] = {}
+        self._set_frags: dict[str, bytes] = {}  # key -> "*5 $3 SET $n key"
+        self._ttl_frags: dict[int, bytes] = {}  # ttl -> "$2 EX $n ttl"
+        self._replies: dict[int, bytes] = {}  # n -> the reply of a successful n-key batch
+        self._write_lock = asyncio.Lock()  # one batch at a time on the write connection
 
     async def close(self) -> None:
         if self._write_conn is not None:
@@ -81,80 +99,97 @@ class RedisIO:
     async def ping(self) -> bool:
         return bool(await self.client.execute_command("PING"))
 
-    def _key_frag(self, key: str) -> bytes:
-        frag = self._key_frags.get(key)
+    def _set_frag(self, key: str) -> bytes:
+        frag = self._set_frags.get(key)
         if frag is None:
-            frag = _bulk(key.encode())
-            self._key_frags[key] = frag
+            frag = b"*5\r\n$3\r\nSET\r\n" + _bulk(key.encode())
+            if len(self._set_frags) < 100_000:  # bounded: keys are per symbol and field, not per event
+                self._set_frags[key] = frag
         return frag
 
     def _ttl_frag(self, ttl: int) -> bytes:
         frag = self._ttl_frags.get(ttl)
         if frag is None:
-            frag = _bulk(b"%d" % ttl)
-            self._ttl_frags[ttl] = frag
+            frag = b"$2\r\nEX\r\n" + _bulk(b"%d" % ttl)
+            if len(self._ttl_frags) < 10_000:  # COOLDOWN TTLs vary; the domains' are a handful
+                self._ttl_frags[ttl] = frag
         return frag
 
-    async def _load_script(self) -> bytes:
-        sha = await self.client.script_load(SET_MANY_LUA)
-        self._sha = sha.encode() if isinstance(sha, str) else sha
-        return self._sha
-
-    def pack_set_many(self, sha: bytes, items: Sequence[tuple[str, bytes, int]]) -> list[bytes]:
-        """RESP fragments of ``EVALSHA sha n key.. (ttl value)..`` for ``(key, value, ttl)`` items."""
-        n = len(items)
-        frags = [b"*%d\r\n$7\r\nEVALSHA\r\n" % (3 + 3 * n), _bulk(sha), _bulk(b"%d" % n)]
-        key_frags = self._key_frags
-        ttl_frags = self._ttl_frags
+    def pack_set_many(self, items: Sequence[tuple[str, bytes, int]]) -> bytes:
+        """``MULTI``, ``SET key value EX ttl`` per ``(key, value, ttl)`` item, ``EXEC``: one RESP buffer."""
+        frags = [_MULTI]
         append = frags.append
-        for key, _, _ in items:
-            frag = key_frags.get(key)
-            append(frag if frag is not None else self._key_frag(key))
-        for _, value, ttl in items:
-            frag = ttl_frags.get(ttl)
-            append(frag if frag is not None else self._ttl_frag(ttl))
+        set_frags = self._set_frags
+        ttl_frags = self._ttl_frags
+        for key, value, ttl in items:
+            append(set_frags.get(key) or self._set_frag(key))
             append(b"$%d\r\n%b\r\n" % (len(value), value))
-        return frags
+            append(ttl_frags.get(ttl) or self._ttl_frag(ttl))
+        append(_EXEC)
+        # One bytes object: the transport's writelines over hundreds of fragments costs more than a join.
+        return b"".join(frags)
 
-    async def set_many(self, items: Sequence[tuple[str, bytes, int]]) -> None:
+    async def set_many(
+        self,
+        items: Sequence[tuple[str, bytes, int]],
+        overlap: Callable[[], None] | None = None,
+    ) -> None:
         """
-        ``SET key value EX ttl`` for every item, one round trip per :data:`MAX_KEYS_PER_CALL` keys.
+        ``SET key value EX ttl`` for every item: one transaction and one round trip per
+        :data:`MAX_KEYS_PER_CALL` keys.
 
-        Raises one of :data:`REDIS_DOWN_ERRORS` when Redis is unreachable.
+        ``overlap``, when given, is called once while Redis works on the first batch (after it is sent,
+        before its reply is awaited): CPU work the caller needs anyway, taken off the round trip.
+
+        Raises one of :data:`REDIS_DOWN_ERRORS` when Redis is unreachable, ``ResponseError`` when Redis
+        refuses a command (the batch is then not written, or not entirely).
         """
-        for start in range(0, len(items), MAX_KEYS_PER_CALL):
-            await self._set_chunk(items[start : start + MAX_KEYS_PER_CALL])
+        async with self._write_lock:
+            for start in range(0, len(items), MAX_KEYS_PER_CALL):
+                chunk = items[start : start + MAX_KEYS_PER_CALL]
+                n = len(chunk)
+                expected = self._replies.get(n)
+                if expected is None:
+                    expected = self._replies[n] = expected_reply(n)
+                await self._call_packed(self.pack_set_many(chunk), expected, overlap)
+                overlap = None
 
-    async def _set_chunk(self, items: Sequence[tuple[str, bytes, int]]) -> None:
-        sha = self._sha or await self._load_script()
-        for attempt in (1, 2):
-            frags = self.pack_set_many(sha, items)
-            try:
-                reply = await self._call_packed(frags)
-            except NoScriptError:
-                if attempt == 2:
-                    raise
-                sha = await self._load_script()  # a restarted Redis forgot the script
-                continue
-            if reply != len(items):
-                raise ResponseError(f"set_many wrote {reply!r} keys, expected {len(items)}")
-            return
-
-    async def _call_packed(self, frags: Iterable[bytes]) -> Any:
+    async def _call_packed(self, packed: bytes, expected: bytes, overlap: Callable[[], None] | None) -> None:
         # Batch writes come from one writer, one at a time: they keep one connection of the pool rather
         # than taking and returning it (with its health poll) on every flush.
         conn = self._write_conn
         if conn is None:
             conn = self._write_conn = await self.pool.get_connection()
         try:
-            # One bytes object: the transport's writelines over hundreds of fragments costs more than a join.
-            await conn.send_packed_command(b"".join(frags), check_health=False)
-            return await conn.read_response()
-        except ResponseError:
-            raise  # an error reply: the connection itself is fine
+            await conn.send_packed_command(packed, check_health=False)  # (re)connects when needed
+            if overlap is not None:
+                overlap()
+            # The raw reply from the connection's stream (redis-py reads it the same way); nothing else
+            # uses this connection, and every reply is read to its end, so the stream holds only ours.
+            reader: asyncio.StreamReader = conn._reader
+            async with asyncio.timeout(conn.socket_timeout):
+                reply = b""
+                while True:
+                    chunk = await reader.read(65_536)
+                    if not chunk:
+                        raise RedisConnectionError("Redis closed the connection during a write")
+                    reply += chunk
+                    if len(reply) >= len(expected) or not expected.startswith(reply):
+                        break
+                if reply == expected:
+                    return
+                error = first_error(reply)
+                while error is None and len(reply) < 1_048_576:  # read on to the first error line
+                    chunk = await reader.read(65_536)
+                    if not chunk:
+                        break
+                    reply += chunk
+                    error = first_error(reply)
         except BaseException:
             await conn.disconnect()  # reconnects on the next send
             raise
+        await conn.disconnect()  # replies may be left unread: never reuse the stream
+        raise ResponseError(error or f"unexpected reply to a {len(packed)} B write: {reply[:200]!r}")
 
     async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:

@@ -334,43 +334,59 @@ class StateStore:
         re-raises.
         """
         now = time.time()
+        writes = writes if isinstance(writes, list | tuple) else list(writes)
         items: list[tuple[str, bytes, int]] = []
         pg_rows: list[SnapshotRow] = list(rows)
-        fallback: list[KeyWrite] = []
         key_of = self.keys
-        latest = self._latest
-        new_entry = tuple.__new__
+        domain_ttls = DOMAIN_TTL_SECS
         for w in writes:
             domain, symbol, field, payload, durable, ttl, _ = w
-            key = key_of(domain, symbol, field)
-            domain_ttl = DOMAIN_TTL_SECS[domain]
-            ttl = domain_ttl if ttl is None else max(1, min(ttl, domain_ttl))
-            latest[key] = new_entry(_Entry, (domain, symbol, field, payload, ttl, now + ttl))
-            items.append((key, payload, ttl))
+            domain_ttl = domain_ttls[domain]
+            items.append(
+                (
+                    key_of(domain, symbol, field),
+                    payload,
+                    domain_ttl if ttl is None else max(1, min(ttl, domain_ttl)),
+                ),
+            )
             if durable:
                 pg_rows.append(row_for(w, now))
-            else:
-                fallback.append(w)
+        remembered = False
+
+        def remember() -> None:
+            # The in-memory latest values (expiry included); run while Redis works on the batch.
+            nonlocal remembered
+            remembered = True
+            latest = self._latest
+            new_entry = tuple.__new__
+            for (key, payload, ttl), w in zip(items, writes, strict=True):
+                latest[key] = new_entry(_Entry, (w.domain, w.symbol, w.field, payload, ttl, now + ttl))
+
         # Durable rows first: once Redis shows a value, its history is in PostgreSQL (a crash between
         # the two leaves PostgreSQL ahead, and resume takes the newer of the two).
         pg_error: Exception | None = None
         if pg_rows:
+            remember()
             try:
                 await self.insert_rows(pg_rows)
             except Exception as e:  # kept for retry; Redis is still written
                 pg_error = e
         if items:
-            if await self._redis_usable():
-                try:
-                    await self._redis.set_many(items)
-                except REDIS_DOWN_ERRORS as e:
-                    self._redis_unreachable(e)
+            try:
+                if await self._redis_usable():
+                    try:
+                        await self._redis.set_many(items, overlap=remember)
+                    except REDIS_DOWN_ERRORS as e:
+                        self._redis_unreachable(e)
+            finally:
+                if not remembered:
+                    remember()
             if not self._redis_up:
                 if self._copy_pending:
                     self._copy_pending = False
                     fallback_rows = self._latest_as_rows()  # includes this batch
                 else:
-                    fallback_rows = [row_for(w, now) for w in fallback]
+                    fallback_rows = [row_for(w, now) for w in writes if not w.durable]
                 self.stats["fallback_rows"] += len(fallback_rows)
                 if pg_error is None:
                     try:
