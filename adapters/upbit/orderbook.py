@@ -27,6 +27,8 @@ checked the JSON) and the numbers are taken as the exact digits Upbit wrote:
 from __future__ import annotations
 
 import re
+from itertools import compress
+from operator import ne
 
 import msgspec
 from nautilus_trader.model.data import OrderBookDelta
@@ -148,8 +150,10 @@ class RawCache(dict[bytes, int]):
     A list whose first and last tokens are both unknown (every size of the book changed) is converted
     without looking its tokens up and without remembering them, but for one such list in eight (which
     goes the usual way, so a cache that missed a change of regime learns again): such tokens are unlikely
-    to come again, and the lookups and stores cost about half as much as converting them. This only ever
-    changes what is remembered, never a value.
+    to come again, and the lookups and stores cost about half as much as converting them. A list like the
+    last one (same length, same first or last token: the same book with a few sizes changed) is compared
+    with it token by token, and only the tokens that differ are looked up. None of this ever changes a
+    value, only how it is found.
 
     Parameters
     ----------
@@ -160,7 +164,7 @@ class RawCache(dict[bytes, int]):
 
     """
 
-    __slots__ = ("cold", "cold_lists", "max_size", "precision")
+    __slots__ = ("_last_raws", "_last_tokens", "cold", "cold_lists", "max_size", "precision")
 
     def __init__(self, precision: int, max_size: int = 1024) -> None:
         super().__init__()
@@ -168,9 +172,40 @@ class RawCache(dict[bytes, int]):
         self.max_size = max_size
         self.cold = False  # neither the first nor the last token of the last list missed was known
         self.cold_lists = 0  # such lists following another one
+        self._last_tokens: list[bytes] = []  # the last list converted, and its values
+        self._last_raws: list[int] = []
 
     def to_raw(self, tokens: list[bytes]) -> list[int]:
         """Return the raw values of ``tokens`` (exact; see :func:`token_to_raw`)."""
+        n = len(tokens)
+        last = self._last_tokens
+        if n == len(last) and n and (tokens[0] == last[0] or tokens[-1] == last[-1]):
+            # like the last list (the same book, a few sizes changed): compare token by token instead of
+            # looking every token up (comparing two short bytes costs less than hashing one)
+            if tokens == last:
+                return self._last_raws.copy()
+            changed = list(compress(range(n), map(ne, tokens, last)))
+            if 4 * len(changed) <= n:
+                raws = self._last_raws.copy()
+                for i in changed:
+                    raws[i] = self._one(tokens[i])
+                self._last_tokens = tokens
+                self._last_raws = raws.copy()
+                return raws
+        raws = self._convert(tokens)
+        self._last_tokens = tokens
+        self._last_raws = raws.copy()
+        return raws
+
+    def _one(self, token: bytes) -> int:
+        raw = self.get(token)
+        if raw is None:
+            if len(self) > self.max_size:
+                self.clear()
+            raw = self[token] = tokens_to_raw([token], self.precision)[0]
+        return raw
+
+    def _convert(self, tokens: list[bytes]) -> list[int]:
         if not tokens:
             return []
         if self and tokens[0] not in self and tokens[-1] not in self:  # likely all new

@@ -326,3 +326,18 @@ def test_a_number_byte_inside_a_key_or_a_lower_case_exponent_is_not_taken_for_a_
         with pytest.raises(msgspec.ValidationError):  # the key is not Upbit's: msgspec refuses the unit
             tokens.to_book(good.replace(key, inserted), RawCache(0), RawCache(8))
     assert tokens.fallbacks == 4
+
+
+def test_lists_like_the_last_one_are_compared_token_by_token_and_stay_exact() -> None:
+    rng = random.Random(11)
+    pool = [t for t in _random_tokens(rng, 400) if _expected([t], 8) != [ValueError]]
+    cache = RawCache(8, max_size=64)
+    tokens = pool[:30]
+    for _ in range(300):
+        tokens = list(tokens)
+        for _ in range(rng.choice([0, 1, 2, 3, 30])):  # a few changes (the last-list path) or many
+            tokens[rng.randrange(30)] = rng.choice(pool)
+        raws = cache.to_raw(tokens)
+        assert raws == _expected(tokens, 8)
+        raws[0] = -1  # the caller's list is its own: the cache's memory of it is unaffected
+    assert cache.to_raw(list(tokens)) == _expected(tokens, 8)
