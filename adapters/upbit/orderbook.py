@@ -190,24 +190,24 @@ class RawCache(dict[bytes, int]):
                 return self._last_raws.copy()
             changed = list(compress(range(n), map(ne, tokens, last)))
             if 4 * len(changed) <= n:
-                raws = self._last_raws.copy()
-                for i in changed:
-                    raws[i] = self._one(tokens[i])
+                new_raws = []
+                for i in changed:  # all converted before any is patched in: a ValueError leaves the memo whole
+                    token = tokens[i]
+                    raw = self.get(token)
+                    if raw is None:
+                        if len(self) > self.max_size:
+                            self.clear()
+                        raw = self[token] = tokens_to_raw([token], self.precision)[0]
+                    new_raws.append(raw)
+                raws = self._last_raws  # the cache's own list (callers get copies): patched in place
+                for i, raw in zip(changed, new_raws, strict=True):
+                    raws[i] = raw
                 self._last_tokens = tokens
-                self._last_raws = raws.copy()
-                return raws
+                return raws.copy()
         raws = self._convert(tokens)
         self._last_tokens = tokens
         self._last_raws = raws.copy()
         return raws
-
-    def _one(self, token: bytes) -> int:
-        raw = self.get(token)
-        if raw is None:
-            if len(self) > self.max_size:
-                self.clear()
-            raw = self[token] = tokens_to_raw([token], self.precision)[0]
-        return raw
 
     def _convert(self, tokens: list[bytes]) -> list[int]:
         if not tokens:

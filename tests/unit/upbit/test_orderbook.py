@@ -341,3 +341,12 @@ def test_lists_like_the_last_one_are_compared_token_by_token_and_stay_exact() ->
         assert raws == _expected(tokens, 8)
         raws[0] = -1  # the caller's list is its own: the cache's memory of it is unaffected
     assert cache.to_raw(list(tokens)) == _expected(tokens, 8)
+
+
+def test_a_refused_token_leaves_the_last_list_memory_whole() -> None:
+    cache = RawCache(8)
+    first = [b"0.1", b"0.2", b"0.3", b"0.4", b"0.5"]
+    assert cache.to_raw(first) == [i * 10**15 for i in range(1, 6)]
+    with pytest.raises(ValueError):
+        cache.to_raw([b"0.1", b"0.7", b"null", b"0.4", b"0.5"])  # like the last list: 0.7 converted, then null
+    assert cache.to_raw(list(first)) == [i * 10**15 for i in range(1, 6)]
