@@ -6,6 +6,7 @@ layout in bulk, any other layout through msgspec), books to QuoteTick + snapshot
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ from adapters.upbit.orderbook import UnitTokens
 from adapters.upbit.orderbook import book_to_deltas
 from adapters.upbit.orderbook import book_to_quote
 from adapters.upbit.orderbook import token_to_raw
+from adapters.upbit.orderbook import tokens_to_raw
 from adapters.upbit.parsing import decimal_to_raw
 from adapters.upbit.schemas.market import UpbitOrderbook
 from adapters.upbit.schemas.ws import DEFAULT_UNIT_KEYS
@@ -122,7 +124,7 @@ def test_cache_is_bounded_and_stays_exact() -> None:
     tokens = [f"0.{i:08d}".encode() for i in range(1, 100)]
     assert cache.to_raw(tokens) == [i * 10**8 for i in range(1, 100)]
     assert cache.to_raw(tokens[:5]) == [i * 10**8 for i in range(1, 6)]  # hits
-    assert cache.to_raw([b"1.5"]) == [15 * 10**15]
+    assert cache.to_raw([tokens[0], b"1.5"]) == [10**8, 15 * 10**15]
     assert len(cache) == 1  # over its bound: started afresh before taking the new token
 
 
@@ -228,3 +230,123 @@ def test_frame_decodes_with_raw_units(upbit_fixture: Callable[[str], bytes]) -> 
     book = default_tokens().to_book(msg.orderbook_units, RawCache(0), RawCache(8))
     assert book.ask_sizes == [2054761 * 10**8, 77720 * 10**8]  # "0.02054761", "0.00077720" as stored
     assert book.ask_prices == [116539000 * ONE, 116542000 * ONE]  # "1.16539E8", "1.16542E8"
+
+
+def _random_tokens(rng: random.Random, count: int) -> list[bytes]:
+    """Number tokens in every form a JSON writer may use, Upbit's (Java) forms most often."""
+    tokens = []
+    for _ in range(count):
+        digits = str(rng.randint(0, 10 ** rng.randint(1, 24)))
+        kind = rng.random()
+        sign = "-" if rng.random() < 0.05 else ""
+        if kind < 0.4:  # plain, 0-12 decimals (some beyond the precision: rounding)
+            point = rng.randint(0, 12)
+            whole, fraction = digits[:-point] or "0", digits[-point:].rjust(point, "0") if point else ""
+            token = f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
+        elif kind < 0.8:  # Java's exponent form: d.dddE-x / d.dddE+x-less
+            mantissa = digits.lstrip("0") or "0"
+            token = f"{sign}{mantissa[0]}.{mantissa[1:] or '0'}E{rng.randint(-44, 44)}"
+        elif kind < 0.9:  # lower case, signed exponents, no point
+            token = f"{sign}{digits}{rng.choice(['e', 'E'])}{rng.choice(['', '+', '-'])}{rng.randint(0, 44)}"
+        else:  # edge cases
+            token = rng.choice(["0", "0.0", "-0", "1", "0.00000001", "0.000000005", "9.99999999E7", "1.0E-20"])
+        tokens.append(token.encode())
+    return tokens
+
+
+def _expected(tokens: list[bytes], precision: int) -> list[int | type[ValueError]]:
+    expected: list[int | type[ValueError]] = []
+    for token in tokens:
+        try:
+            expected.append(token_to_raw(token, precision))
+        except ValueError:
+            expected.append(ValueError)
+    return expected
+
+
+@pytest.mark.parametrize("precision", [0, 2, 4, 8, 12, 16])
+def test_every_conversion_path_agrees_with_token_to_raw_on_random_tokens(precision: int) -> None:
+    rng = random.Random(precision)
+    tokens = [*_random_tokens(rng, 3000), b"1.0E60", b"5.5e-90", b"1.5E+3", b"-7.9276E-4"]
+    expected = _expected(tokens, precision)
+    assert ValueError in expected and 0 in expected  # the sample holds refusals and zeros too
+    for token, raw in zip(tokens, expected, strict=True):  # one by one: tokens_to_raw and a fresh cache
+        if raw is ValueError:
+            with pytest.raises(ValueError):
+                tokens_to_raw([token], precision)
+            with pytest.raises(ValueError):
+                RawCache(precision).to_raw([token])
+        else:
+            assert tokens_to_raw([token], precision) == [raw], token
+            assert raw % 10 ** (FIXED_PRECISION - precision) == 0
+    good = [t for t, raw in zip(tokens, expected, strict=True) if raw is not ValueError]
+    good_raws = [raw for raw in expected if raw is not ValueError]
+    assert tokens_to_raw(good, precision) == good_raws
+    # through a cache: warm (some tokens known), then lists of new tokens only, one after the other (the
+    # cold path that neither looks up nor stores, and every eighth such list the usual way)
+    cache = RawCache(precision, max_size=256)
+    starts = range(0, len(good), 60)
+    for start in starts:  # new lists one after the other: cold after the first
+        assert cache.to_raw(good[start : start + 60]) == good_raws[start : start + 60]
+    assert cache.cold_lists > len(starts) // 2  # (a list whose first or last token came before is not cold)
+    for start in starts:  # some known (every eighth cold list was stored), then all known
+        assert cache.to_raw(good[start : start + 60]) == good_raws[start : start + 60]
+        assert cache.to_raw(good[start : start + 60]) == good_raws[start : start + 60]
+
+
+def test_java_exponent_forms_convert_exactly() -> None:
+    assert tokens_to_raw([b"9.6713E-4", b"4.846E-5", b"1.16539E8", b"1.0E-20", b"5.0E-4"], 8) == [
+        96713 * 10**8,
+        4846 * 10**8,
+        116539000 * ONE,
+        0,  # 1e-20 rounds to 0 at 8 decimals (token_to_raw's rounding)
+        5 * 10**12,
+    ]
+    assert tokens_to_raw([b"1.23456789E-1"], 8) == [12345679 * 10**8]  # 9 decimals: rounded half-even
+    with pytest.raises(ValueError):
+        tokens_to_raw([b"1.0E60"], 8)  # out of any price or size range, like token_to_raw
+
+
+def test_a_number_byte_inside_a_key_or_a_lower_case_exponent_is_not_taken_for_a_value() -> None:
+    tokens = default_tokens()
+    good = b'[{"ask_price":1.0E2,"bid_price":99,"ask_size":7.9276E-4,"bid_size":1.5}]'
+    book = tokens.to_book(good, RawCache(0), RawCache(8))
+    assert tokens.fallbacks == 0
+    assert (book.bid_prices, book.ask_prices, book.bid_sizes, book.ask_sizes) == (
+        [99 * ONE],
+        [100 * ONE],
+        [15 * 10**15],
+        [79276 * 10**8],
+    )
+    lower = tokens.to_book(good.replace(b"7.9276E-4", b"7.9276e-4"), RawCache(0), RawCache(8))
+    assert tokens.fallbacks == 1  # the "e" of the keys: a lower-case exponent goes through msgspec
+    assert lower.ask_sizes == book.ask_sizes
+    for inserted in (b'"ask_pri5ce"', b'"5ask_price"', b'"bid_size5"'):
+        key = inserted.replace(b"5", b"")
+        with pytest.raises(msgspec.ValidationError):  # the key is not Upbit's: msgspec refuses the unit
+            tokens.to_book(good.replace(key, inserted), RawCache(0), RawCache(8))
+    assert tokens.fallbacks == 4
+
+
+def test_lists_like_the_last_one_are_compared_token_by_token_and_stay_exact() -> None:
+    rng = random.Random(11)
+    pool = [t for t in _random_tokens(rng, 400) if _expected([t], 8) != [ValueError]]
+    cache = RawCache(8, max_size=64)
+    tokens = pool[:30]
+    for _ in range(300):
+        tokens = list(tokens)
+        for _ in range(rng.choice([0, 1, 2, 3, 30])):  # a few changes (the last-list path) or many
+            tokens[rng.randrange(30)] = rng.choice(pool)
+        raws = cache.to_raw(tokens)
+        assert raws == _expected(tokens, 8)
+        raws[0] = -1  # the caller's list is its own: the cache's memory of it is unaffected
+    assert cache.to_raw(list(tokens)) == _expected(tokens, 8)
+
+
+def test_a_refused_token_leaves_the_last_list_memory_whole() -> None:
+    cache = RawCache(8)
+    first = [b"0.1", b"0.2", b"0.3", b"0.4", b"0.5"]
+    assert cache.to_raw(first) == [i * 10**15 for i in range(1, 6)]
+    with pytest.raises(ValueError):
+        cache.to_raw([b"0.1", b"0.7", b"null", b"0.4", b"0.5"])  # like the last list: 0.7 converted, then null
+    assert cache.to_raw(list(first)) == [i * 10**15 for i in range(1, 6)]
