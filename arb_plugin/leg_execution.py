@@ -314,7 +314,7 @@ class LegExecution:
         """Send the orders that move each venue to the phase's target; return whether any was sent."""
         book = pair.book
         target_b, target_u = book.targets()
-        orders = []
+        legs = []
         for instrument, leg, target, quote, rules in (
             (pair.upbit_instrument, book.upbit, target_u, pair.upbit, pair.upbit_rules),
             (pair.binance_instrument, book.binance, target_b, pair.binance, pair.binance_rules),
@@ -327,13 +327,13 @@ class LegExecution:
             if (missing := fits(rules, qty, price)) is not None:
                 self.log.warning(f"{pair.symbol} {intent.value} {qty} on {instrument.id.venue}: {missing} (dust)")
                 continue
-            orders.append(self._leg_order(pair, instrument, delta > 0, qty, intent, bounded=bounded))
-        if not orders:
+            legs.append((instrument, delta > 0, qty))
+        if not legs:
             return False
-        with pair.submitting():
-            for order in orders:
+        with pair.submitting():  # each order built, tracked and sent before the next is built
+            for instrument, buy, qty in legs:
+                order = self._leg_order(pair, instrument, buy, qty, intent, bounded=bounded)
                 self._track(pair, order, intent)
-            for order in orders:
                 self.submit_order(order)
         self._arm_timeout(pair)
         self._maybe_resolve(pair)  # orders denied on submit are already closed: carry on now

@@ -398,6 +398,8 @@ class NodeSettings(_Frozen):
 
     ``paper_starting_balances`` fund the sandbox cash account of each venue in paper mode; the node adds an
     explicit zero for every other currency of that venue's instruments (reference §9 P3).
+    ``inline_dispatch`` runs quotes, order commands and execution commands on the caller's stack instead of
+    through the live engines' queues (:mod:`arb_plugin.nodes.dispatch`).
     """
 
     trader_id: str = "ARB-001"
@@ -410,6 +412,7 @@ class NodeSettings(_Frozen):
     timeout_post_stop_secs: Annotated[float, Field(gt=0, le=600)] = 3.0
     reconciliation_lookback_mins: PositiveInt | None = 1440
     reconciliation_startup_delay_secs: Annotated[float, Field(gt=0, le=600)] = 10.0
+    inline_dispatch: bool = True
 
     @field_validator("trader_id")
     @classmethod

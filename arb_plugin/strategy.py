@@ -353,28 +353,31 @@ class ArbitrageStrategy(LegExecution, Strategy):
         pair.book.start_entry(direction, qty, edge.bps, ts)
         pair.new_phase()
         self.counters["entries"] += 1
-        self.log.info(
-            f"{pair.symbol} ENTER {direction.value} qty={qty} edge={edge.bps:.2f} bps "
-            f"(buy {edge.buy_price:.0f} KRW, sell {edge.sell_price:.0f} KRW, fx {pair.fx_rate()})",
-        )
         buy_binance = direction is Direction.BUY_BINANCE
-        first = self._leg_order(pair, pair.upbit_instrument, not buy_binance, qty, OrderIntent.ENTRY)
-        second = self._leg_order(pair, pair.binance_instrument, buy_binance, qty, OrderIntent.ENTRY)
-        self._publish_state(pair, ts)
+        # Each leg is created and sent before the next is built, and the bookkeeping (log, timeout, state)
+        # waits until both are out: the second leg's tick-to-order is the first leg's submit plus its own.
         with pair.submitting():
+            first = self._leg_order(pair, pair.upbit_instrument, not buy_binance, qty, OrderIntent.ENTRY)
             self._track(pair, first, OrderIntent.ENTRY)
-            self._track(pair, second, OrderIntent.ENTRY)
             self.submit_order(first)
-            if first.is_closed and first.filled_qty.as_decimal() == 0:
+            second = self._leg_order(pair, pair.binance_instrument, buy_binance, qty, OrderIntent.ENTRY)
+            self._track(pair, second, OrderIntent.ENTRY)
+            second_sent = not (first.is_closed and first.filled_qty.as_decimal() == 0)
+            if not second_sent:
                 # denied on submit (risk checks run synchronously): do not send the other leg
                 self.counters["second_leg_skipped"] += 1
-                self.log.warning(f"{pair.symbol} first leg {first.client_order_id} denied; second leg not sent")
                 pair.book.working[second.client_order_id.value].closed = True
                 pair.book.working[second.client_order_id.value].failure = "not sent: first leg denied"
             else:
                 self.submit_order(second)
+        self.log.info(
+            f"{pair.symbol} ENTER {direction.value} qty={qty} edge={edge.bps:.2f} bps "
+            f"(buy {edge.buy_price:.0f} KRW, sell {edge.sell_price:.0f} KRW, fx {pair.fx_rate()})",
+        )
+        if not second_sent:
+            self.log.warning(f"{pair.symbol} first leg {first.client_order_id} denied; second leg not sent")
         self._arm_timeout(pair)
-        self._maybe_resolve(pair)
+        self._maybe_resolve(pair)  # publishes the pair's state (orders open) or resolves a denied entry
 
     def _exit(self, pair: PairRuntime, ts: int, reason: str) -> None:
         pair.want_exit = False
@@ -382,11 +385,11 @@ class ArbitrageStrategy(LegExecution, Strategy):
         pair.book.start_exit()
         pair.new_phase()
         self.counters["exits"] += 1
-        self.log.info(
-            f"{pair.symbol} EXIT ({reason}) binance={pair.book.binance.quantity} upbit={pair.book.upbit.quantity}"
-        )
-        self._publish_state(pair, ts)
-        self._send_towards_targets(pair, OrderIntent.EXIT, bounded=False)
+        message = f"{pair.symbol} EXIT ({reason}) binance={pair.book.binance.quantity} upbit={pair.book.upbit.quantity}"
+        # the orders first, the log and state after (sending publishes the state when it sent anything)
+        if not self._send_towards_targets(pair, OrderIntent.EXIT, bounded=False):
+            self._publish_state(pair, ts)
+        self.log.info(message)
 
     def _free(self, venue: Venue, currency_code: str) -> Decimal:
         """Free balance of a currency on a venue; 0 when the account or the currency is unknown."""

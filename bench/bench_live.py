@@ -9,9 +9,13 @@ their Binance prices swing the premium so the strategy keeps trading. A probe ac
 
 1. **Tick-to-order**: from the ``ts_init`` of the quote the strategy decided on to the moment each order of
    that decision reaches the venue's execution client (``SandboxExecutionClient.submit_order``, where a live
-   client would put it on the wire), through NautilusTrader's live risk and execution queues. Target p99
-   < 1 ms. Also to the ``OrderSubmitted`` event back at the strategy's side of the bus. (The sandbox stamps
-   its own events with its simulated exchange clock, so the node's clock is read where the order passes.)
+   client would put it on the wire), through NautilusTrader's live data, risk and execution engines (run
+   inline by ``arb_plugin.nodes.dispatch``, ``node.inline_dispatch``; set ``ARB_NODE__INLINE_DISPATCH=false``
+   for their queues). Target p99 < 1 ms. Every order counts: the second leg of a decision is sent after the
+   first leg's whole submit path (paper: including the sandbox's own ``submit_order``), so it is shown apart
+   from the first order of each decision. Also to the ``OrderSubmitted`` event back at the strategy's side of
+   the bus (that event still crosses the execution engine's event queue). (The sandbox stamps its own events
+   with its simulated exchange clock, so the node's clock is read where the order passes.)
 2. **Quote-to-decision** (the design's loop latency): the strategy's ``DecisionLatency`` samples.
 
 ``BENCH_LIVE_NO_RISK=1`` runs the same node without the risk guard, to show the guard's share of the latency.
@@ -70,7 +74,10 @@ class LatencyProbe(Actor):
         super().__init__()
         self.pending: list[str] = []
         self.trigger: dict[str, int] = {}
+        self.reached: dict[str, int] = {}  # client order id -> when it reached the client, before its trigger was known
         self.to_client_ns: list[int] = []
+        self.first_leg_ns: list[int] = []  # the first order of each decision only
+        self.first_orders: set[str] = set()
         self.to_submitted_ns: list[int] = []
         self.decision_ns: list[int] = []
         self.binance_quotes = 0
@@ -82,9 +89,12 @@ class LatencyProbe(Actor):
         self.msgbus.subscribe("data.quotes.BINANCE.*", self._on_binance_quote)
 
     def order_reaches_client(self, client_order_id: str) -> None:
+        now = self.clock.timestamp_ns()
         quote_ts = self.trigger.get(client_order_id)
         if quote_ts is not None:
-            self.to_client_ns.append(self.clock.timestamp_ns() - quote_ts)
+            self._sample(client_order_id, now - quote_ts)
+        else:  # inline dispatch: the order is at the client before the decision's sample is published
+            self.reached[client_order_id] = now
 
     def _on_order(self, event: object) -> None:
         if isinstance(event, OrderInitialized):
@@ -98,9 +108,18 @@ class LatencyProbe(Actor):
         self.decision_ns.append(sample.latency_ns)
         if self.pending:  # the orders created while handling this quote (published before the sample)
             quote_ts = sample.ts_event - sample.latency_ns
+            self.first_orders.add(self.pending[0])
             for client_order_id in self.pending:
                 self.trigger[client_order_id] = quote_ts
+                reached = self.reached.pop(client_order_id, None)
+                if reached is not None:
+                    self._sample(client_order_id, reached - quote_ts)
             self.pending.clear()
+
+    def _sample(self, client_order_id: str, latency_ns: int) -> None:
+        self.to_client_ns.append(latency_ns)
+        if client_order_id in self.first_orders:
+            self.first_leg_ns.append(latency_ns)
 
     def _on_binance_quote(self, quote: QuoteTick) -> None:
         self.binance_quotes += 1
@@ -264,6 +283,7 @@ def main() -> int:
             " (target p99 < 1 ms)",
         )
     )
+    print(_summary("  first order of each decision only", probe.first_leg_ns))
     print(_summary("  ... -> OrderSubmitted event back on the bus", probe.to_submitted_ns))
     print(_summary("quote-to-decision (strategy loop)", probe.decision_ns, " (design target p99 < 25 ms)"))
     print(

@@ -61,6 +61,8 @@ from nautilus_trader.model.identifiers import Venue
 
 from arb_plugin.errors import ArbPluginError
 from arb_plugin.nodes.common import strategy_config
+from arb_plugin.nodes.dispatch import InlineDispatch
+from arb_plugin.nodes.dispatch import install_inline_dispatch
 from arb_plugin.observability.health import HealthServer
 from arb_plugin.observability.health import engine_check
 from arb_plugin.observability.health import postgres_check
@@ -239,7 +241,7 @@ def sandbox_exec_config(settings: Settings, venue: str) -> SandboxExecutionClien
     if not given:
         raise LiveNodeError(
             f"node.paper_starting_balances.{venue} is not set: paper trading needs funded accounts on both "
-            f"venues, e.g. {venue} = [\"20000 USDT\", \"0.2 BTC\"]",
+            f'venues, e.g. {venue} = ["20000 USDT", "0.2 BTC"]',
         )
     currencies = set().union(*(instrument_currencies(i) for i in venue_instrument_ids(settings)[venue]))
     futures = venue == "BINANCE" and settings.venues.binance.account_type == "usdt_futures"
@@ -316,6 +318,7 @@ class LiveNode:
     router: NautilusLogRouter
     metrics: MetricsCollector
     health: HealthServer
+    dispatch: InlineDispatch | None = None
     shutdown_reason: str | None = None
     failed: bool = False
     _stopping: bool = field(default=False, repr=False)
@@ -497,8 +500,9 @@ def build_live_node(
     ).start()
     router = NautilusLogRouter(logging_manager)
     try:
-        node_config = build_node_config(settings, mode, session_id, router.logging_config(),
-                                        state_bridge=_state_bridge(settings, session_id, mode))
+        node_config = build_node_config(
+            settings, mode, session_id, router.logging_config(), state_bridge=_state_bridge(settings, session_id, mode)
+        )
         loop = loop or _new_event_loop()
         asyncio.set_event_loop(loop)
         node = TradingNode(config=node_config, loop=loop)
@@ -514,6 +518,7 @@ def build_live_node(
         node.build()
         # The risk guard, installed after build exactly as the backtest does (arb_plugin.risk.gate).
         install_from_settings(node, settings, settings.strategy.data)
+        dispatch = install_inline_dispatch(node.kernel) if settings.node.inline_dispatch else None
     except BaseException:
         router.close()
         logging_manager.stop()
@@ -536,6 +541,7 @@ def build_live_node(
             port=obs.health_port,
             timeout_s=obs.health_check_timeout_ms / 1000,
         ),
+        dispatch=dispatch,
     )
     live.health.checks.update(_health_checks(live))
     node.kernel.msgbus.subscribe("commands.system.shutdown", live._on_shutdown_command)
@@ -554,8 +560,8 @@ def build_live_node(
 def _new_event_loop() -> asyncio.AbstractEventLoop:
     """A uvloop event loop (NautilusTrader's own dependency on Linux/macOS), else asyncio's default.
 
-    Every message of a live node crosses NautilusTrader's engine queues as loop callbacks (data queue, risk
-    and execution command queues), so the loop's cost per iteration is most of the tick-to-order latency.
+    Every frame, timer and engine-queue message of a live node is a loop callback (with inline dispatch, the
+    events queues still are), so the loop's cost per iteration is part of every latency.
     """
     try:
         import uvloop

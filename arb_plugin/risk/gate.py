@@ -14,8 +14,9 @@ swapped into the kernel after it is built. We use the **subclass**, because of w
   flatten-on-halt sends) must pass. A gate sits *in front of* the engine: it can deny, but it cannot let an
   order past the engine's own HALTED check. Only an override of ``_execution_gateway`` can, and it keeps every
   other NautilusTrader check (precision, notional, balance, submit throttle) on those orders.
-- In live, ``LiveRiskEngine.execute`` only enqueues; the checks run later in the engine's command queue. In
-  the subclass our rules run there too, in order with NautilusTrader's checks, on the state of that moment.
+- In live, ``LiveRiskEngine.execute`` only enqueues and the checks run in the engine's command queue (with
+  :mod:`arb_plugin.nodes.dispatch`, at once on the submitting stack). Either way, in the subclass our rules run
+  where NautilusTrader's do, in order with them, on the state of that moment.
 - A denial goes through NautilusTrader's own ``_deny_command``: a real ``OrderDenied`` with our reason.
 
 The price is that the swap touches two private attributes (``kernel._risk_engine``,
@@ -66,6 +67,7 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import PriceType
 from nautilus_trader.model.enums import TradingState
 from nautilus_trader.model.events import OrderEvent
+from nautilus_trader.model.events import OrderInitialized
 from nautilus_trader.model.events import PositionEvent
 from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.identifiers import InstrumentId
@@ -121,6 +123,10 @@ _SAVE_INTERVAL_NS = 1_000_000_000  # routine GUARD snapshots at most once a seco
 # Unrealized PnL of a held instrument is re-checked against the post-trade guards on its market data at most
 # this often (every fill re-checks at once); keeps the per-quote cost of a held instrument to a mark update.
 _MARK_EVALUATION_NS = 1_000_000_000
+# That re-check (it asks the Portfolio for PnL: about 0.7 ms) runs in a second handler of the same market data,
+# subscribed at priority 0 once the strategies are (the bus keeps subscription order among equal priorities):
+# a quote reaches the strategy, and its orders the venue, without waiting for it.
+_LATE_PRIORITY = 0
 _INTENT_TAGS = {f"intent={intent.value}": intent for intent in OrderIntent}
 
 
@@ -218,6 +224,8 @@ class RiskGate:
         self._marks: dict[InstrumentId, tuple[Any, Decimal, int]] = {}  # data object -> its price, by identity
         self._fx_ids: dict[str, InstrumentId] = {}
         self._subscribed: set[InstrumentId] = set()
+        self._marks_due: list[Leg] = []  # held legs whose PnL is due for a re-check (see _after_marks)
+        self._late_subscribed: set[InstrumentId] = set()
         self._we_halted = False
         self._last_save_ns = 0
         self._save_pending = False  # a change not published yet (routine saves are paced)
@@ -544,6 +552,8 @@ class RiskGate:
     # -- NautilusTrader events -----------------------------------------------------------------------------
 
     def _on_order_event(self, event: OrderEvent) -> None:
+        if type(event) is OrderInitialized:
+            return  # not open, in flight nor reserved yet: the quantities are what they were (order hot path)
         self._reserved.pop(event.client_order_id, None)
         leg = self._legs.get(event.instrument_id) or self._leg_for_event(event.instrument_id)
         if leg is not None:
@@ -577,6 +587,18 @@ class RiskGate:
         self.book.set_price(leg, price, ts)
         if leg.position and ts - leg.pnl_ts >= _MARK_EVALUATION_NS:
             leg.pnl_ts = ts
+            self._marks_due.append(leg)  # re-checked by _after_marks once the strategies have had the data
+            if leg.instrument_id not in self._late_subscribed:
+                self._late_subscribed.add(leg.instrument_id)
+                bus = self._msgbus
+                bus.subscribe(_quotes_topic(leg.instrument_id), self._after_marks, _LATE_PRIORITY)
+                bus.subscribe(_bars_topic(leg.instrument_id), self._after_marks, _LATE_PRIORITY)
+
+    def _after_marks(self, data: object) -> None:
+        if not self._marks_due:
+            return
+        due, self._marks_due = self._marks_due, []
+        for leg in due:
             self._refresh_pnl(leg)
             self._evaluate(self._guard_of_instrument[leg.instrument_id], force_save=False)
 
@@ -749,15 +771,19 @@ class RiskGate:
             return
         self._subscribed.add(instrument_id)
         bus = self._msgbus
-        quotes = f"data.quotes.{instrument_id.venue}.{instrument_id.symbol}"
-        bus.subscribe(quotes, self._on_quote, _EVENT_PRIORITY)
-        bus.subscribe(f"data.bars.{instrument_id}-*", self._on_bar, _EVENT_PRIORITY)
+        bus.subscribe(_quotes_topic(instrument_id), self._on_quote, _EVENT_PRIORITY)
+        bus.subscribe(_bars_topic(instrument_id), self._on_bar, _EVENT_PRIORITY)
 
     def _unsubscribe_data(self, instrument_id: InstrumentId) -> None:
         self._subscribed.discard(instrument_id)
         bus = self._msgbus
-        bus.unsubscribe(f"data.quotes.{instrument_id.venue}.{instrument_id.symbol}", self._on_quote)
-        bus.unsubscribe(f"data.bars.{instrument_id}-*", self._on_bar)
+        quotes, bars = _quotes_topic(instrument_id), _bars_topic(instrument_id)
+        bus.unsubscribe(quotes, self._on_quote)
+        bus.unsubscribe(bars, self._on_bar)
+        if instrument_id in self._late_subscribed:
+            self._late_subscribed.discard(instrument_id)
+            bus.unsubscribe(quotes, self._after_marks)
+            bus.unsubscribe(bars, self._after_marks)
 
     def _quantities(self, instrument_id: InstrumentId) -> tuple[Decimal, Decimal, Decimal]:
         """Net position and pending buy/sell quantities (open, in flight and approved orders)."""
@@ -935,6 +961,14 @@ class RiskGate:
     def _log_warning(self, message: str) -> None:
         if self.engine is not None:
             self.engine._log.warning(message)
+
+
+def _quotes_topic(instrument_id: InstrumentId) -> str:
+    return f"data.quotes.{instrument_id.venue}.{instrument_id.symbol}"
+
+
+def _bars_topic(instrument_id: InstrumentId) -> str:
+    return f"data.bars.{instrument_id}-*"
 
 
 # -- the engine subclasses ---------------------------------------------------------------------------------

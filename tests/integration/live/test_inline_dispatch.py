@@ -1,0 +1,156 @@
+"""
+Inline dispatch in a live ``TradingNode`` (no venue clients): a quote, an order command and the execution
+command it becomes are handled on the caller's stack while the engines run and their queues are empty; a
+message behind a queued one waits its turn (FIFO kept); a handler's exception takes the engine's own
+exception path instead of reaching the sender; ``uninstall`` gives the endpoints back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from nautilus_trader.config import LiveDataEngineConfig
+from nautilus_trader.config import LiveExecEngineConfig
+from nautilus_trader.config import LiveRiskEngineConfig
+from nautilus_trader.config import LoggingConfig
+from nautilus_trader.config import StrategyConfig
+from nautilus_trader.config import TradingNodeConfig
+from nautilus_trader.live.node import TradingNode
+from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.objects import Price
+from nautilus_trader.model.objects import Quantity
+from nautilus_trader.trading.strategy import Strategy
+
+from arb_plugin.events import OrderIntent
+from arb_plugin.events import order_tags
+from arb_plugin.nodes.dispatch import install_inline_dispatch
+from arb_plugin.risk.gate import install_risk_guard
+from tests.integration.risk.harness import BTC_B
+from tests.integration.risk.harness import INSTRUMENTS
+from tests.integration.risk.harness import PAIRS
+from tests.integration.risk.harness import no_limits
+
+pytestmark = pytest.mark.integration
+TOPIC = f"data.quotes.{BTC_B.venue}.{BTC_B.symbol}"
+
+
+def _quote(bid: str, ts: int) -> QuoteTick:
+    size = Quantity.from_str("1")
+    return QuoteTick(BTC_B, Price.from_str(bid), Price.from_str("100001.00"), size, size, ts, ts)
+
+
+class Script(Strategy):
+    """Runs the checks from inside the running node, then stops it."""
+
+    def __init__(self, node: TradingNode) -> None:
+        super().__init__(StrategyConfig(strategy_id="Script-001"))
+        self.node = node
+        self.seen: list[int] = []
+        self.checks: dict[str, Any] = {}
+        self.raise_on: int | None = None
+
+    def on_start(self) -> None:
+        self.msgbus.subscribe(TOPIC, self._on_quote)
+        kernel = self.node.kernel
+        bus = self.msgbus
+        # 1. a quote with the data queue empty: handled before send() returns
+        bus.send("DataEngine.process", _quote("100000.00", 1))
+        self.checks["inline_quote"] = list(self.seen)
+        # 2. a quote behind a queued one: queued too, and handled after it
+        kernel.data_engine._data_queue.put_nowait(_quote("100000.01", 2))
+        bus.send("DataEngine.process", _quote("100000.02", 3))
+        self.checks["behind_queue"] = list(self.seen)
+        # 3. an order (an exit: no account is needed) through our guard and NautilusTrader's checks to the
+        # execution engine, on this stack
+        order = self.order_factory.market(
+            BTC_B, OrderSide.BUY, Quantity.from_str("0.01"), tags=order_tags(OrderIntent.EXIT, "BTCUSDT")
+        )
+        before = kernel.exec_engine.command_count
+        self.submit_order(order)
+        self.checks["exec_commands"] = kernel.exec_engine.command_count - before
+        self.clock.set_time_alert_ns("later", self.clock.timestamp_ns() + 50_000_000, self._later)
+
+    def _later(self, _: object) -> None:
+        self.checks["after_queue"] = list(self.seen)
+        self.node.kernel.loop.call_soon(self._raising_handler)  # on the loop, as a socket's frame handler is
+
+    def _raising_handler(self) -> None:
+        # 4. a handler that raises: the engine's exception path (graceful shutdown), not the sender's stack
+        self.raise_on = 4
+        try:
+            self.msgbus.send("DataEngine.process", _quote("100000.03", 4))
+            self.checks["raised_to_sender"] = False
+        except Exception:
+            self.checks["raised_to_sender"] = True
+        self.clock.set_time_alert_ns("stop", self.clock.timestamp_ns() + 50_000_000, lambda _: self.node.stop())
+
+    def _on_quote(self, quote: QuoteTick) -> None:
+        self.seen.append(quote.ts_init)
+        if quote.ts_init == self.raise_on:
+            raise RuntimeError("boom in a quote handler")
+
+
+def test_inline_dispatch_in_a_live_node() -> None:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    node = TradingNode(
+        TradingNodeConfig(
+            trader_id="TESTER-001",
+            logging=LoggingConfig(log_level="ERROR"),
+            data_engine=LiveDataEngineConfig(graceful_shutdown_on_exception=True),
+            risk_engine=LiveRiskEngineConfig(graceful_shutdown_on_exception=True),
+            exec_engine=LiveExecEngineConfig(reconciliation=False, graceful_shutdown_on_exception=True),
+            timeout_connection=1,
+            timeout_reconciliation=1,
+            timeout_portfolio=1,
+            timeout_disconnection=0.1,
+            timeout_post_stop=0.1,
+            timeout_shutdown=0.5,
+        ),
+        loop=loop,
+    )
+    script = Script(node)
+    node.trader.add_strategy(script)
+    node.build()
+    try:
+        install_risk_guard(node, no_limits(max_position_size=Decimal("1000000000")), PAIRS)
+        dispatch = install_inline_dispatch(node.kernel)
+        node.kernel.cache.add_instrument(INSTRUMENTS[BTC_B])
+
+        node.run()
+
+        assert script.checks["inline_quote"] == [1]
+        assert script.checks["behind_queue"] == [1]  # neither 2 (queued) nor 3 (behind it) yet
+        assert script.checks["after_queue"] == [1, 2, 3]
+        assert script.checks["exec_commands"] == 1  # risk and execution commands ran before submit returned
+        assert script.checks["raised_to_sender"] is False
+        assert node.kernel.data_engine._shutdown_initiated  # the engine's own exception path ran
+        assert script.seen == [1, 2, 3, 4]
+        assert dispatch.inline["DataEngine.process"] == 2  # quotes 1 and 4
+        assert dispatch.queued["DataEngine.process"] == 1  # quote 3
+        assert dispatch.inline["RiskEngine.execute"] == 1
+        assert dispatch.inline["ExecEngine.execute"] == 1
+
+        counts = (dict(dispatch.inline), dict(dispatch.queued))
+        dispatch.uninstall()  # the engine's own handlers again: ours (which count every call) see nothing
+        node.kernel.msgbus.send("DataEngine.process", _quote("100000.04", 5))
+        assert (dispatch.inline, dispatch.queued) == counts
+    finally:
+        node.dispose()
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def test_refuses_a_running_or_backtest_kernel() -> None:
+    from nautilus_trader.backtest.engine import BacktestEngine
+
+    engine = BacktestEngine()
+    try:
+        with pytest.raises(TypeError, match="live kernel"):
+            install_inline_dispatch(engine.kernel)
+    finally:
+        engine.dispose()
