@@ -49,6 +49,29 @@ class LegQuote:
         self.outliers = 0  # suspect prints seen in total
         self.good = False  # a good print exists and no suspect print is pending confirmation
 
+    def take(self, bid: int, ask: int) -> bool:
+        """
+        Apply the outlier guard to a print and store it if it passes (the caller sets ``ts``).
+
+        A crossed or empty book, or a mid jumping more than ``jump_pct`` against the last good one, is kept
+        out until ``confirm_count`` suspect prints in a row confirm it (a crossed or empty book never is).
+        """
+        mid2 = bid + ask
+        ref = self.ref_mid2
+        if bid <= 0 or ask < bid or (ref and abs(mid2 - ref) * self.jump_den > self.jump_num * ref):
+            self.suspect += 1
+            self.outliers += 1
+            if self.suspect < self.confirm_count or bid <= 0 or ask < bid:
+                self.good = False
+                return False
+        if not self.good:  # first print, or the end of a suspect run
+            self.good = True
+            self.suspect = 0
+        self.ref_mid2 = mid2
+        self.bid = bid
+        self.ask = ask
+        return True
+
     @property
     def ready(self) -> bool:
         """A good print exists and no suspect print is pending confirmation."""
