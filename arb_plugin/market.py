@@ -1,8 +1,8 @@
 """
 Per-instrument market state for the hot path: latest top of book in raw fixed-point ints, with guards.
 
-The state lives here; :meth:`arb_plugin.pair_runtime.PairRuntime.on_print` applies the rules below to it in
-one pass per print.
+The state lives here; :meth:`LegQuote.take` applies the outlier rule below (inlined in
+:meth:`arb_plugin.pair_runtime.PairRuntime.on_binance` / ``on_upbit`` for speed: keep them in step).
 
 The same class holds the FX rate (its ``ref_mid2`` is twice the mid: exact for ``bid + ask``).
 

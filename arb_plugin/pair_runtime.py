@@ -12,9 +12,12 @@ thresholds are folded into the Binance leg's coefficients when they change):
 
 so a print costs two multiplications and a decision two comparisons (an exit one more multiplication).
 
-Each print goes through one call (:meth:`PairRuntime.on_print`) that checks and stores it, applies the data
-guards and the lifecycle's decision rules, and returns an action code for the strategy (enter, exit,
-resolve): no NautilusTrader state is touched here.
+Each print goes through one call (:meth:`PairRuntime.on_binance`, :meth:`~PairRuntime.on_upbit`,
+:meth:`~PairRuntime.on_fx`; :meth:`~PairRuntime.on_print` dispatches by role) that checks and stores it,
+applies the data guards and the lifecycle's decision rules, and returns an action code for the strategy
+(enter, exit, resolve): no NautilusTrader state is touched here. A leg print with an unchanged bid and ask
+skips the outlier guard and the products (they would not change), and a flat or open pair with absolute
+thresholds is decided without the generic lifecycle.
 """
 
 from __future__ import annotations
