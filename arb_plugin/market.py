@@ -1,8 +1,8 @@
 """
 Per-instrument market state for the hot path: latest top of book in raw fixed-point ints, with guards.
 
-The state lives here; :meth:`arb_plugin.pair_runtime.PairRuntime.on_print` applies the rules below to it in
-one pass per print.
+The state lives here; :meth:`LegQuote.take` applies the outlier rule below (inlined in
+:meth:`arb_plugin.pair_runtime.PairRuntime.on_binance` / ``on_upbit`` for speed: keep them in step).
 
 The same class holds the FX rate (its ``ref_mid2`` is twice the mid: exact for ``bid + ask``).
 
@@ -48,6 +48,29 @@ class LegQuote:
         self.suspect = 0  # consecutive suspect prints
         self.outliers = 0  # suspect prints seen in total
         self.good = False  # a good print exists and no suspect print is pending confirmation
+
+    def take(self, bid: int, ask: int) -> bool:
+        """
+        Apply the outlier guard to a print and store it if it passes (the caller sets ``ts``).
+
+        A crossed or empty book, or a mid jumping more than ``jump_pct`` against the last good one, is kept
+        out until ``confirm_count`` suspect prints in a row confirm it (a crossed or empty book never is).
+        """
+        mid2 = bid + ask
+        ref = self.ref_mid2
+        if bid <= 0 or ask < bid or (ref and abs(mid2 - ref) * self.jump_den > self.jump_num * ref):
+            self.suspect += 1
+            self.outliers += 1
+            if self.suspect < self.confirm_count or bid <= 0 or ask < bid:
+                self.good = False
+                return False
+        if not self.good:  # first print, or the end of a suspect run
+            self.good = True
+            self.suspect = 0
+        self.ref_mid2 = mid2
+        self.bid = bid
+        self.ask = ask
+        return True
 
     @property
     def ready(self) -> bool:

@@ -12,9 +12,12 @@ thresholds are folded into the Binance leg's coefficients when they change):
 
 so a print costs two multiplications and a decision two comparisons (an exit one more multiplication).
 
-Each print goes through one call (:meth:`PairRuntime.on_print`) that checks and stores it, applies the data
-guards and the lifecycle's decision rules, and returns an action code for the strategy (enter, exit,
-resolve): no NautilusTrader state is touched here.
+Each print goes through one call (:meth:`PairRuntime.on_binance`, :meth:`~PairRuntime.on_upbit`,
+:meth:`~PairRuntime.on_fx`; :meth:`~PairRuntime.on_print` dispatches by role) that checks and stores it,
+applies the data guards and the lifecycle's decision rules, and returns an action code for the strategy
+(enter, exit, resolve): no NautilusTrader state is touched here. A leg print with an unchanged bid and ask
+skips the outlier guard and the products (they would not change), and a flat or open pair with absolute
+thresholds is decided without the generic lifecycle.
 """
 
 from __future__ import annotations
@@ -168,39 +171,122 @@ class PairRuntime:
         """
         Take a print of one of the pair's instruments (raw prices) and return the action it calls for.
 
-        The print is checked by the outlier guard (:mod:`arb_plugin.market`), stored, folded into the
-        leg's share of the screens, then the data guards and the lifecycle's rules are applied. An FX print
-        returns ``FX_CHANGED`` or-ed with the action.
+        ``quote`` must be the pair's quote of ``role``; the work is done by :meth:`on_binance`,
+        :meth:`on_upbit` or :meth:`on_fx` (the strategy calls those directly).
         """
-        # outlier guard: a crossed or empty book, or a jump beyond jump_pct, is kept out until confirmed
-        mid2 = bid + ask
-        ref = quote.ref_mid2
-        if bid <= 0 or ask < bid or (ref and abs(mid2 - ref) * quote.jump_den > quote.jump_num * ref):
-            quote.suspect += 1
-            quote.outliers += 1
-            if quote.suspect < quote.confirm_count or bid <= 0 or ask < bid:
-                quote.good = False
-                return NO_ACTION
-        if not quote.good:  # first print, or the end of a suspect run
-            quote.good = True
-            quote.suspect = 0
-        quote.ref_mid2 = mid2
-        quote.bid = bid
-        quote.ask = ask
-        quote.ts = ts
+        if role == ROLE_BINANCE:
+            return self.on_binance(bid, ask, ts)
+        if role == ROLE_UPBIT:
+            return self.on_upbit(bid, ask, ts)
+        return self.on_fx(bid, ask, ts)
+
+    def on_binance(self, bid: int, ask: int, ts: int) -> int:
+        """
+        Take a Binance print: outlier guard (:meth:`LegQuote.take`, inlined), store, refresh the leg's share
+        of the screens, then :meth:`evaluate` (inlined up to the lifecycle of a pair that is not flat).
+
+        A print with the same bid and ask as the last good one (which the guard passes unchanged) only moves
+        the leg's time.
+        """
+        q = self.binance
+        if bid != q.bid or ask != q.ask or not q.good:
+            mid2 = bid + ask
+            ref = q.ref_mid2
+            if bid <= 0 or ask < bid or (ref and abs(mid2 - ref) * q.jump_den > q.jump_num * ref):
+                q.suspect += 1
+                q.outliers += 1
+                if q.suspect < q.confirm_count or bid <= 0 or ask < bid:
+                    q.good = False
+                    return NO_ACTION
+            if not q.good:
+                q.good = True
+                q.suspect = 0
+            q.ref_mid2 = mid2
+            q.bid = bid
+            q.ask = ask
+            self.binance_a = ask * self.coef_a_entry
+            self.binance_b = bid * self.coef_b_sell
+        q.ts = ts
+        return self._on_leg(ts, self.upbit)
+
+    def on_upbit(self, bid: int, ask: int, ts: int) -> int:
+        """Take an Upbit print (as :meth:`on_binance`)."""
+        q = self.upbit
+        if bid != q.bid or ask != q.ask or not q.good:
+            mid2 = bid + ask
+            ref = q.ref_mid2
+            if bid <= 0 or ask < bid or (ref and abs(mid2 - ref) * q.jump_den > q.jump_num * ref):
+                q.suspect += 1
+                q.outliers += 1
+                if q.suspect < q.confirm_count or bid <= 0 or ask < bid:
+                    q.good = False
+                    return NO_ACTION
+            if not q.good:
+                q.good = True
+                q.suspect = 0
+            q.ref_mid2 = mid2
+            q.bid = bid
+            q.ask = ask
+            self.upbit_a = bid * self.sell_a2
+            self.upbit_b = ask * self.entry_buy_b
+        q.ts = ts
+        return self._on_leg(ts, self.binance)
+
+    def _on_leg(self, ts: int, other: LegQuote) -> int:
+        """
+        :meth:`evaluate` after a leg's good print at ``ts``, with absolute thresholds' flat and open pairs
+        decided here (the rest in :meth:`_lifecycle`).
+        """
+        # data guards: the printing leg is good and fresh, so only the other one can be stale (stale_ns >= 0)
+        fx = self.fx
+        if not (other.good and fx.good):
+            return NO_ACTION
+        if ts - other.ts > self.stale_ns:
+            self.stale_blocked += 1
+            return NO_ACTION
+        if ts - fx.ts > self.fx_age_ns:
+            self.fx_stale_blocked += 1
+            return NO_ACTION
+        if self.relative:
+            return self._lifecycle(ts, NO_ACTION)
+        book = self.book
+        status = book.status
+        if status is PairStatus.FLAT:
+            # BUY_BINANCE: buy Binance's ask (x FX), sell Upbit's bid; BUY_UPBIT: the reverse
+            if self.upbit_a >= self.binance_a:
+                return ENTER_BUY_BINANCE
+            if self.binance_b >= self.upbit_b:
+                return ENTER_BUY_UPBIT
+            return NO_ACTION
+        if status is not PairStatus.OPEN or self.want_exit or self.max_holding_ns is not None:
+            return self._lifecycle(ts, NO_ACTION)
+        # open, absolute, no holding limit, no flatten pending: exit once converged
+        if book.direction is Direction.BUY_BINANCE:
+            converged = self.upbit_a < self.binance.ask * self.coef_a_exit
+        else:
+            converged = self.binance_b < self.upbit.ask * self.exit_buy_b
+        if converged:
+            self.exit_reason = "converged"
+            return EXIT
+        return NO_ACTION
+
+    def on_fx(self, bid: int, ask: int, ts: int) -> int:
+        """Take an FX print: the rate is folded into the Binance leg's coefficients; returns ``FX_CHANGED``."""
+        q = self.fx
+        if not q.take(bid, ask):
+            return NO_ACTION
+        q.ts = ts
+        self._fold_binance()
+        return self.evaluate(ts, FX_CHANGED)
+
+    def evaluate(self, ts: int, action: int) -> int:
+        """
+        Apply the data guards and the lifecycle's rules as of a print at ``ts``; return ``action`` or-ed with
+        what they call for.
+        """
         b = self.binance
         u = self.upbit
         fx = self.fx
-        action = NO_ACTION
-        if role == ROLE_UPBIT:
-            self.upbit_a = bid * self.sell_a2
-            self.upbit_b = ask * self.entry_buy_b
-        elif role == ROLE_BINANCE:
-            self.binance_a = ask * self.coef_a_entry
-            self.binance_b = bid * self.coef_b_sell
-        else:
-            self._fold_binance()
-            action = FX_CHANGED
         # data guards
         if not (b.good and u.good and fx.good):
             return action
@@ -210,7 +296,12 @@ class PairRuntime:
         if ts - fx.ts > self.fx_age_ns:
             self.fx_stale_blocked += 1
             return action
-        # lifecycle
+        return self._lifecycle(ts, action)
+
+    def _lifecycle(self, ts: int, action: int) -> int:
+        """The lifecycle's rules (after the data guards passed)."""
+        b = self.binance
+        u = self.upbit
         base = self.base_buy_binance
         sample = self.relative and base.due(ts)
         if sample:

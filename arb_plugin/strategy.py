@@ -29,6 +29,8 @@ One strategy instance trades several pairs (:class:`arb_plugin.pairs.ArbitragePa
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from decimal import Decimal
 
 from nautilus_trader.config import StrategyConfig
@@ -57,6 +59,7 @@ from arb_plugin.pair_runtime import ENTER_BUY_BINANCE
 from arb_plugin.pair_runtime import ENTER_BUY_UPBIT
 from arb_plugin.pair_runtime import EXIT
 from arb_plugin.pair_runtime import FX_CHANGED
+from arb_plugin.pair_runtime import NO_ACTION
 from arb_plugin.pair_runtime import RESOLVE
 from arb_plugin.pair_runtime import ROLE_BINANCE
 from arb_plugin.pair_runtime import ROLE_FX
@@ -73,6 +76,8 @@ from arb_plugin.spread import compute_edges
 from arb_plugin.spread import to_screen_units
 
 _MS = 1_000_000
+_MAX_SCANNED_INSTRUMENTS = 6  # up to this many instruments, a quote's route is found by comparing ids
+PrintHandler = Callable[[int, int, int], int]  # PairRuntime.on_binance / on_upbit / on_fx
 _BINANCE, _UPBIT, _FX = 0, 1, 2  # a route's role in its pair
 _COUNTERS = (
     "entries",
@@ -167,6 +172,8 @@ class ArbitrageStrategyConfig(StrategyConfig, frozen=True):
                 raise ValueError(f"{name}={value!r}: must be one of {', '.join(allowed)}")
         if not self.pairs:
             raise ValueError("pairs: at least one pair is required")
+        if self.stale_quote_ms < 0:
+            raise ValueError(f"stale_quote_ms={self.stale_quote_ms}: must be >= 0")
         if self.trade_size <= 0:
             raise ValueError(f"trade_size={self.trade_size}: must be > 0")
         if self.exit_threshold_bps >= self.entry_threshold_bps:
@@ -192,9 +199,17 @@ class ArbitrageStrategy(LegExecution, Strategy):
         super().__init__(config)
         self.arb_config = config
         self._pairs: dict[str, PairRuntime] = {}
-        # routes keyed by the instrument id's hash: hashing a fresh InstrumentId is cheap, comparing two is not
+        # routes keyed by the instrument id's hash (bars; and quotes when there are many instruments)
         self._routes: dict[int, list[tuple[PairRuntime, LegQuote, int]]] = {}
         self._route_ids: dict[int, InstrumentId] = {}
+        # quotes, per instrument (same index in each): its id, its print handler and the pair it returns actions
+        # for, the pairs it prices. With few instruments a quote's index is found by comparing ids (in C, a few
+        # ns each) rather than by hashing the tick's fresh InstrumentId (~0.2 us)
+        self._quote_ids: tuple[InstrumentId, ...] = ()
+        self._quote_handlers: tuple[PrintHandler, ...] = ()
+        self._quote_pairs: tuple[PairRuntime, ...] = ()
+        self._quote_latency_pairs: tuple[tuple[PairRuntime, ...], ...] = ()
+        self._quote_index: dict[int, int] | None = None
         self._order_pairs: dict[str, PairRuntime] = {}
         self._entry_units = to_screen_units(config.entry_threshold_bps)
         self._exit_units = to_screen_units(config.exit_threshold_bps)
@@ -218,6 +233,7 @@ class ArbitrageStrategy(LegExecution, Strategy):
             self._route(pair_config.upbit_instrument_id, pair, pair.upbit, ROLE_UPBIT)
             self._route(pair_config.fx_instrument_id, pair, pair.fx, ROLE_FX)
             self._restore(pair)
+        self._index_quote_routes()
         self._subscribe_data()
         self.msgbus.subscribe(FLATTEN_TOPIC, self._on_flatten)
 
@@ -227,6 +243,26 @@ class ArbitrageStrategy(LegExecution, Strategy):
         if known != instrument_id:  # pragma: no cover (a 64-bit hash collision between two of our instruments)
             raise RuntimeError(f"instrument ids {known} and {instrument_id} share a hash")
         self._routes.setdefault(key, []).append((pair, quote, role))
+
+    def _index_quote_routes(self) -> None:
+        """Lay out the quote routes for :meth:`on_quote_tick` (legs first: they print far more often)."""
+        by_role = sorted(self._routes.items(), key=lambda item: min(role for _, _, role in item[1]))
+        ids: list[InstrumentId] = []
+        handlers: list[PrintHandler] = []
+        pairs: list[PairRuntime] = []
+        for key, routes in by_role:
+            ids.append(self._route_ids[key])
+            prints: list[tuple[PrintHandler, PairRuntime]] = [
+                ((p.on_binance, p.on_upbit, p.on_fx)[role], p) for p, _, role in routes
+            ]
+            handlers.append(prints[0][0] if len(prints) == 1 else functools.partial(self._print_all, prints))
+            pairs.append(routes[0][0])
+        self._quote_ids = tuple(ids)
+        self._quote_handlers = tuple(handlers)
+        self._quote_pairs = tuple(pairs)
+        self._quote_latency_pairs = tuple(tuple(p for p, _, _ in self._routes[key]) for key, _ in by_role)
+        if len(ids) > _MAX_SCANNED_INSTRUMENTS:
+            self._quote_index = {key: i for i, (key, _) in enumerate(by_role)}
 
     def _subscribe_data(self) -> None:
         c = self.arb_config
@@ -261,20 +297,27 @@ class ArbitrageStrategy(LegExecution, Strategy):
 
     # -- market data (hot path: integers only, no allocation beyond NautilusTrader's accessors) --------------
     def on_quote_tick(self, tick: QuoteTick) -> None:
-        routes = self._routes.get(hash(tick.instrument_id))
-        if routes is None:
-            return
-        bid = tick.bid_price.raw
-        ask = tick.ask_price.raw
+        iid = tick.instrument_id
+        try:
+            i = self._quote_ids.index(iid) if self._quote_index is None else self._quote_index[hash(iid)]
+        except (ValueError, KeyError):
+            return  # not one of ours
         ts = tick.ts_init
-        for pair, quote, role in routes:
-            action = pair.on_print(quote, role, bid, ask, ts)
-            if action:
-                self._act(pair, action, ts)
+        action = self._quote_handlers[i](tick.bid_price.raw, tick.ask_price.raw, ts)
+        if action:
+            self._act(self._quote_pairs[i], action, ts)
         if self._emit_latency:
             now = self.clock.timestamp_ns()
-            for pair, _, _ in routes:
+            for pair in self._quote_latency_pairs[i]:
                 self.msgbus.publish(DECISION_TOPIC, DecisionLatency(pair.symbol, now - ts, now))
+
+    def _print_all(self, routes: list[tuple[PrintHandler, PairRuntime]], bid: int, ask: int, ts: int) -> int:
+        """The print handler of an instrument shared by several pairs (e.g. the FX instrument)."""
+        for on_print, pair in routes:
+            action = on_print(bid, ask, ts)
+            if action:
+                self._act(pair, action, ts)
+        return NO_ACTION
 
     def on_bar(self, bar: Bar) -> None:
         routes = self._routes.get(hash(bar.bar_type.instrument_id))
