@@ -1,8 +1,7 @@
 """
 Per-instrument market state for the hot path: latest top of book in raw fixed-point ints, with guards.
 
-The state lives here; :meth:`LegQuote.take` applies the outlier rule below (inlined in
-:meth:`arb_plugin.pair_runtime.PairRuntime.on_binance` / ``on_upbit`` for speed: keep them in step).
+The state lives here; :meth:`LegQuote.take` applies the outlier rule below, for the legs and the FX rate.
 
 The same class holds the FX rate (its ``ref_mid2`` is twice the mid: exact for ``bid + ask``).
 

@@ -182,28 +182,16 @@ class PairRuntime:
 
     def on_binance(self, bid: int, ask: int, ts: int) -> int:
         """
-        Take a Binance print: outlier guard (:meth:`LegQuote.take`, inlined), store, refresh the leg's share
-        of the screens, then :meth:`evaluate` (inlined up to the lifecycle of a pair that is not flat).
+        Take a Binance print: outlier guard (:meth:`LegQuote.take`), store, refresh the leg's share of the
+        screens, then :meth:`evaluate` (inlined up to the lifecycle of a pair that is not flat).
 
         A print with the same bid and ask as the last good one (which the guard passes unchanged) only moves
         the leg's time.
         """
         q = self.binance
         if bid != q.bid or ask != q.ask or not q.good:
-            mid2 = bid + ask
-            ref = q.ref_mid2
-            if bid <= 0 or ask < bid or (ref and abs(mid2 - ref) * q.jump_den > q.jump_num * ref):
-                q.suspect += 1
-                q.outliers += 1
-                if q.suspect < q.confirm_count or bid <= 0 or ask < bid:
-                    q.good = False
-                    return NO_ACTION
-            if not q.good:
-                q.good = True
-                q.suspect = 0
-            q.ref_mid2 = mid2
-            q.bid = bid
-            q.ask = ask
+            if not q.take(bid, ask):  # the outlier guard
+                return NO_ACTION
             self.binance_a = ask * self.coef_a_entry
             self.binance_b = bid * self.coef_b_sell
         q.ts = ts
@@ -213,20 +201,8 @@ class PairRuntime:
         """Take an Upbit print (as :meth:`on_binance`)."""
         q = self.upbit
         if bid != q.bid or ask != q.ask or not q.good:
-            mid2 = bid + ask
-            ref = q.ref_mid2
-            if bid <= 0 or ask < bid or (ref and abs(mid2 - ref) * q.jump_den > q.jump_num * ref):
-                q.suspect += 1
-                q.outliers += 1
-                if q.suspect < q.confirm_count or bid <= 0 or ask < bid:
-                    q.good = False
-                    return NO_ACTION
-            if not q.good:
-                q.good = True
-                q.suspect = 0
-            q.ref_mid2 = mid2
-            q.bid = bid
-            q.ask = ask
+            if not q.take(bid, ask):  # the outlier guard
+                return NO_ACTION
             self.upbit_a = bid * self.sell_a2
             self.upbit_b = ask * self.entry_buy_b
         q.ts = ts

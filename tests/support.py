@@ -156,3 +156,33 @@ def fills_of(engine: BacktestEngine) -> list[Any]:
                 out.append((event, order))
     out.sort(key=lambda x: (x[0].ts_event, x[0].client_order_id.value))
     return out
+
+
+def clientless_node_config(**overrides: Any) -> Any:
+    """
+    A ``TradingNodeConfig`` for a live node without venue clients (orders never leave the process): short
+    timeouts, graceful shutdown on engine exceptions, no reconciliation; ``overrides`` replace any field.
+    """
+    from nautilus_trader.config import LiveDataEngineConfig
+    from nautilus_trader.config import LiveExecEngineConfig
+    from nautilus_trader.config import LiveRiskEngineConfig
+    from nautilus_trader.config import LoggingConfig
+    from nautilus_trader.config import PortfolioConfig
+    from nautilus_trader.config import TradingNodeConfig
+
+    fields: dict[str, Any] = {
+        "trader_id": "TESTER-001",
+        "logging": LoggingConfig(log_level="ERROR"),
+        "data_engine": LiveDataEngineConfig(graceful_shutdown_on_exception=True),
+        "risk_engine": LiveRiskEngineConfig(graceful_shutdown_on_exception=True),
+        "exec_engine": LiveExecEngineConfig(reconciliation=False, graceful_shutdown_on_exception=True),
+        "portfolio": PortfolioConfig(use_mark_xrates=True),
+        "timeout_connection": 1,
+        "timeout_reconciliation": 1,
+        "timeout_portfolio": 1,
+        "timeout_disconnection": 0.1,
+        "timeout_post_stop": 0.1,
+        "timeout_shutdown": 0.5,
+    }
+    fields.update(overrides)
+    return TradingNodeConfig(**fields)

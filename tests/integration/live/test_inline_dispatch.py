@@ -12,12 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from nautilus_trader.config import LiveDataEngineConfig
-from nautilus_trader.config import LiveExecEngineConfig
-from nautilus_trader.config import LiveRiskEngineConfig
-from nautilus_trader.config import LoggingConfig
 from nautilus_trader.config import StrategyConfig
-from nautilus_trader.config import TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import OrderSide
@@ -33,6 +28,7 @@ from tests.integration.risk.harness import BTC_B
 from tests.integration.risk.harness import INSTRUMENTS
 from tests.integration.risk.harness import PAIRS
 from tests.integration.risk.harness import no_limits
+from tests.support import clientless_node_config
 
 pytestmark = pytest.mark.integration
 TOPIC = f"data.quotes.{BTC_B.venue}.{BTC_B.symbol}"
@@ -98,19 +94,7 @@ def test_inline_dispatch_in_a_live_node() -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     node = TradingNode(
-        TradingNodeConfig(
-            trader_id="TESTER-001",
-            logging=LoggingConfig(log_level="ERROR"),
-            data_engine=LiveDataEngineConfig(graceful_shutdown_on_exception=True),
-            risk_engine=LiveRiskEngineConfig(graceful_shutdown_on_exception=True),
-            exec_engine=LiveExecEngineConfig(reconciliation=False, graceful_shutdown_on_exception=True),
-            timeout_connection=1,
-            timeout_reconciliation=1,
-            timeout_portfolio=1,
-            timeout_disconnection=0.1,
-            timeout_post_stop=0.1,
-            timeout_shutdown=0.5,
-        ),
+        clientless_node_config(),
         loop=loop,
     )
     script = Script(node)

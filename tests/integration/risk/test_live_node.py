@@ -11,12 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from nautilus_trader.accounting.factory import AccountFactory
-from nautilus_trader.config import LiveExecEngineConfig
-from nautilus_trader.config import LiveRiskEngineConfig
-from nautilus_trader.config import LoggingConfig
-from nautilus_trader.config import PortfolioConfig
 from nautilus_trader.config import StrategyConfig
-from nautilus_trader.config import TradingNodeConfig
 from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.currencies import KRW
@@ -46,6 +41,7 @@ from tests.integration.risk.harness import INSTRUMENTS
 from tests.integration.risk.harness import PAIRS
 from tests.integration.risk.harness import PRICES
 from tests.integration.risk.harness import no_limits
+from tests.support import clientless_node_config
 
 
 class LiveScript(Strategy):
@@ -90,19 +86,7 @@ def test_live_node_denies_in_its_queue_and_lets_exits_through_halted() -> None:
     loop = asyncio.new_event_loop()  # its own loop: an earlier asyncio.run() leaves none to pick up
     asyncio.set_event_loop(loop)
     node = TradingNode(
-        TradingNodeConfig(
-            trader_id="TESTER-001",
-            logging=LoggingConfig(log_level="ERROR"),
-            risk_engine=LiveRiskEngineConfig(graceful_shutdown_on_exception=True),
-            exec_engine=LiveExecEngineConfig(reconciliation=False, graceful_shutdown_on_exception=True),
-            portfolio=PortfolioConfig(use_mark_xrates=True),
-            timeout_connection=1,
-            timeout_reconciliation=1,
-            timeout_portfolio=1,
-            timeout_disconnection=0.1,
-            timeout_post_stop=0.1,
-            timeout_shutdown=0.5,
-        ),
+        clientless_node_config(),
         loop=loop,
     )
     strategy = LiveScript(node)

@@ -16,12 +16,7 @@ from typing import Any
 import pytest
 import redis
 from nautilus_trader.accounting.factory import AccountFactory
-from nautilus_trader.config import LiveExecEngineConfig
-from nautilus_trader.config import LiveRiskEngineConfig
-from nautilus_trader.config import LoggingConfig
-from nautilus_trader.config import PortfolioConfig
 from nautilus_trader.config import StrategyConfig
-from nautilus_trader.config import TradingNodeConfig
 from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.currencies import KRW
@@ -61,6 +56,7 @@ from tests.integration.risk.harness import PAIRS
 from tests.integration.risk.harness import PRICES
 from tests.integration.risk.harness import SEC
 from tests.integration.risk.harness import no_limits
+from tests.support import clientless_node_config
 
 pytestmark = pytest.mark.integration
 
@@ -104,20 +100,7 @@ def _account(venue: str, balances: list[Money]) -> AccountState:
 
 def _node(bridge: Any, strategy: Strategy | None) -> tuple[TradingNode, RiskGate]:
     node = TradingNode(
-        TradingNodeConfig(
-            trader_id="TESTER-001",
-            logging=LoggingConfig(log_level="ERROR"),
-            risk_engine=LiveRiskEngineConfig(graceful_shutdown_on_exception=True),
-            exec_engine=LiveExecEngineConfig(reconciliation=False, graceful_shutdown_on_exception=True),
-            portfolio=PortfolioConfig(use_mark_xrates=True),
-            actors=[bridge],
-            timeout_connection=1,
-            timeout_reconciliation=1,
-            timeout_portfolio=1,
-            timeout_disconnection=0.1,
-            timeout_post_stop=0.1,
-            timeout_shutdown=0.5,
-        ),
+        clientless_node_config(actors=[bridge]),
         loop=asyncio.get_running_loop(),
     )
     if strategy is not None:
