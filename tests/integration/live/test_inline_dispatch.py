@@ -48,6 +48,7 @@ class Script(Strategy):
         self.seen: list[int] = []
         self.checks: dict[str, Any] = {}
         self.raise_on: int | None = None
+        self.dispatch: Any = None
 
     def on_start(self) -> None:
         self.msgbus.subscribe(TOPIC, self._on_quote)
@@ -72,7 +73,16 @@ class Script(Strategy):
 
     def _later(self, _: object) -> None:
         self.checks["after_queue"] = list(self.seen)
-        self.node.kernel.loop.call_soon(self._raising_handler)  # on the loop, as a socket's frame handler is
+        # a timer callback runs on the clock's own thread (NautilusTrader 1.231): what it sends is queued
+        self.checks["timer_on_loop"] = asyncio._get_running_loop() is self.node.kernel.loop
+        queued = self.dispatch_counts()
+        self.msgbus.send("DataEngine.process", _quote("100000.05", 35))
+        self.checks["timer_send_queued"] = self.dispatch_counts() - queued
+        # on the loop (as a socket frame handler is), once quote 35 has left the queue
+        self.node.kernel.loop.call_soon_threadsafe(self.node.kernel.loop.call_later, 0.05, self._raising_handler)
+
+    def dispatch_counts(self) -> int:
+        return self.dispatch.queued["DataEngine.process"] if self.dispatch else 0
 
     def _raising_handler(self) -> None:
         # 4. a handler that raises: the engine's exception path (graceful shutdown), not the sender's stack
@@ -102,7 +112,7 @@ def test_inline_dispatch_in_a_live_node() -> None:
     node.build()
     try:
         install_risk_guard(node, no_limits(max_position_size=Decimal("1000000000")), PAIRS)
-        dispatch = install_inline_dispatch(node.kernel)
+        dispatch = script.dispatch = install_inline_dispatch(node.kernel)
         node.kernel.cache.add_instrument(INSTRUMENTS[BTC_B])
 
         node.run()
@@ -111,11 +121,13 @@ def test_inline_dispatch_in_a_live_node() -> None:
         assert script.checks["behind_queue"] == [1]  # neither 2 (queued) nor 3 (behind it) yet
         assert script.checks["after_queue"] == [1, 2, 3]
         assert script.checks["exec_commands"] == 1  # risk and execution commands ran before submit returned
+        assert script.checks["timer_on_loop"] is False
+        assert script.checks["timer_send_queued"] == 1
         assert script.checks["raised_to_sender"] is False
         assert node.kernel.data_engine._shutdown_initiated  # the engine's own exception path ran
-        assert script.seen == [1, 2, 3, 4]
+        assert script.seen == [1, 2, 3, 35, 4]
         assert dispatch.inline["DataEngine.process"] == 2  # quotes 1 and 4
-        assert dispatch.queued["DataEngine.process"] == 1  # quote 3
+        assert dispatch.queued["DataEngine.process"] == 2  # quote 3 (behind 2), 35 (from the timer's thread)
         assert dispatch.inline["RiskEngine.execute"] == 1
         assert dispatch.inline["ExecEngine.execute"] == 1
 
