@@ -208,31 +208,30 @@ def binance_exec_config(settings: Settings) -> BinanceExecClientConfig:
 def upbit_data_config(settings: Settings) -> Any:
     """``adapters.upbit`` data client for the pairs' Upbit instruments (legs and FX)."""
     from adapters.upbit.config import UpbitDataClientConfig
-    from adapters.upbit.config import UpbitInstrumentProviderConfig
 
-    upbit = settings.venues.upbit
-    return UpbitDataClientConfig(
-        access_key=_secret(settings.secrets.upbit_access_key),
-        secret_key=_secret(settings.secrets.upbit_secret_key),
-        base_url_http=upbit.base_url_http,
-        base_url_ws=upbit.base_url_ws,
-        instrument_provider=UpbitInstrumentProviderConfig(load_ids=frozenset(venue_instrument_ids(settings)["UPBIT"])),
-    )
+    return UpbitDataClientConfig(base_url_ws=settings.venues.upbit.base_url_ws, **_upbit_common(settings))
 
 
 def upbit_exec_config(settings: Settings) -> Any:
     """``adapters.upbit`` execution client (live mode)."""
     from adapters.upbit.config import UpbitExecClientConfig
+
+    private = settings.venues.upbit.base_url_ws_private
+    return UpbitExecClientConfig(base_url_ws_private=private, **_upbit_common(settings))
+
+
+def _upbit_common(settings: Settings) -> dict[str, Any]:
+    """What the Upbit data and execution client configs share: keys, REST URL, the pairs' instruments."""
     from adapters.upbit.config import UpbitInstrumentProviderConfig
 
-    upbit = settings.venues.upbit
-    return UpbitExecClientConfig(
-        access_key=_secret(settings.secrets.upbit_access_key),
-        secret_key=_secret(settings.secrets.upbit_secret_key),
-        base_url_http=upbit.base_url_http,
-        base_url_ws_private=upbit.base_url_ws_private,
-        instrument_provider=UpbitInstrumentProviderConfig(load_ids=frozenset(venue_instrument_ids(settings)["UPBIT"])),
-    )
+    return {
+        "access_key": _secret(settings.secrets.upbit_access_key),
+        "secret_key": _secret(settings.secrets.upbit_secret_key),
+        "base_url_http": settings.venues.upbit.base_url_http,
+        "instrument_provider": UpbitInstrumentProviderConfig(
+            load_ids=frozenset(venue_instrument_ids(settings)["UPBIT"]),
+        ),
+    }
 
 
 def sandbox_exec_config(settings: Settings, venue: str) -> SandboxExecutionClientConfig:

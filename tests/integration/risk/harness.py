@@ -356,3 +356,41 @@ class GuardStateCarry:
                 symbols={**older.symbols, **snapshot.symbols},
             )
         self.latest = snapshot
+
+
+def seed_live_cache(cache: Any) -> None:
+    """
+    What a client-less live node's cache needs for the guards: the three instruments with a quote each, a
+    funded cash account per venue (BINANCE 100,000 USDT + 1 BTC, UPBIT 100,000,000 KRW + 1 BTC) and the
+    USDT/KRW mark rate (1,400).
+    """
+    from nautilus_trader.accounting.factory import AccountFactory
+    from nautilus_trader.core.uuid import UUID4
+    from nautilus_trader.model.events import AccountState
+    from nautilus_trader.model.identifiers import AccountId
+    from nautilus_trader.model.objects import AccountBalance
+
+    for instrument_id in (BTC_B, BTC_U, FX):
+        cache.add_instrument(INSTRUMENTS[instrument_id])
+        bid, ask = PRICES[instrument_id]
+        size = Quantity.from_str("10")
+        cache.add_quote_tick(QuoteTick(instrument_id, Price.from_str(bid), Price.from_str(ask), size, size, 0, 0))
+    btc = Currency.from_str("BTC")
+    for venue, balances in (
+        ("BINANCE", [Money(100_000, USDT), Money(1, btc)]),
+        ("UPBIT", [Money(100_000_000, KRW), Money(1, btc)]),
+    ):
+        state = AccountState(
+            account_id=AccountId(f"{venue}-001"),
+            account_type=AccountType.CASH,
+            base_currency=None,
+            reported=True,
+            balances=[AccountBalance(m, Money(0, m.currency), m) for m in balances],
+            margins=[],
+            info={},
+            event_id=UUID4(),
+            ts_event=0,
+            ts_init=0,
+        )
+        cache.add_account(AccountFactory.create(state))
+    cache.set_mark_xrate(USDT, KRW, 1400.0)

@@ -15,22 +15,10 @@ from typing import Any
 
 import pytest
 import redis
-from nautilus_trader.accounting.factory import AccountFactory
 from nautilus_trader.config import StrategyConfig
-from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.live.node import TradingNode
-from nautilus_trader.model.currencies import KRW
-from nautilus_trader.model.currencies import USDT
-from nautilus_trader.model.data import QuoteTick
-from nautilus_trader.model.enums import AccountType
 from nautilus_trader.model.enums import OrderSide
-from nautilus_trader.model.events import AccountState
 from nautilus_trader.model.events import OrderDenied
-from nautilus_trader.model.identifiers import AccountId
-from nautilus_trader.model.objects import AccountBalance
-from nautilus_trader.model.objects import Currency
-from nautilus_trader.model.objects import Money
-from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 from nautilus_trader.trading.strategy import Strategy
 
@@ -50,12 +38,10 @@ from arb_plugin.state.keys import KeyBuilder
 from arb_plugin.state.validate import decode_guard_state
 from tests.integration.risk.harness import BTC_B
 from tests.integration.risk.harness import BTC_U
-from tests.integration.risk.harness import FX
-from tests.integration.risk.harness import INSTRUMENTS
 from tests.integration.risk.harness import PAIRS
-from tests.integration.risk.harness import PRICES
 from tests.integration.risk.harness import SEC
 from tests.integration.risk.harness import no_limits
+from tests.integration.risk.harness import seed_live_cache
 from tests.support import clientless_node_config
 
 pytestmark = pytest.mark.integration
@@ -83,21 +69,6 @@ class EntryAndExit(Strategy):
         self.denied[event.client_order_id.value] = event.reason
 
 
-def _account(venue: str, balances: list[Money]) -> AccountState:
-    return AccountState(
-        account_id=AccountId(f"{venue}-001"),
-        account_type=AccountType.CASH,
-        base_currency=None,
-        reported=True,
-        balances=[AccountBalance(m, Money(0, m.currency), m) for m in balances],
-        margins=[],
-        info={},
-        event_id=UUID4(),
-        ts_event=0,
-        ts_init=0,
-    )
-
-
 def _node(bridge: Any, strategy: Strategy | None) -> tuple[TradingNode, RiskGate]:
     node = TradingNode(
         clientless_node_config(actors=[bridge]),
@@ -108,15 +79,7 @@ def _node(bridge: Any, strategy: Strategy | None) -> tuple[TradingNode, RiskGate
     node.build()
     gate = install_risk_guard(node, LIMITS, PAIRS)  # one line after the node is built, as in every node
     cache = node.kernel.cache
-    for instrument_id in (BTC_B, BTC_U, FX):
-        cache.add_instrument(INSTRUMENTS[instrument_id])
-        bid, ask = PRICES[instrument_id]
-        size = Quantity.from_str("10")
-        cache.add_quote_tick(QuoteTick(instrument_id, Price.from_str(bid), Price.from_str(ask), size, size, 0, 0))
-    btc = Currency.from_str("BTC")
-    cache.add_account(AccountFactory.create(_account("BINANCE", [Money(100_000, USDT), Money(1, btc)])))
-    cache.add_account(AccountFactory.create(_account("UPBIT", [Money(100_000_000, KRW), Money(1, btc)])))
-    cache.set_mark_xrate(USDT, KRW, 1400.0)
+    seed_live_cache(cache)
     return node, gate
 
 
