@@ -30,18 +30,16 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Coroutine
 from decimal import Decimal
 from typing import Any
-from typing import TypeVar
 
 from aiohttp import WSMsgType
 from aiohttp import web
 
 from tests.fakes.binance.replay import BookTop
 from tests.fakes.binance.replay import QuoteReplay
+from tests.fakes.threaded import LoopThread
 
-T = TypeVar("T")
 EIGHT_DP = Decimal("0.00000001")
 
 
@@ -58,7 +56,7 @@ class _Connection:
         self.connected_ns = time.time_ns()
 
 
-class FakeBinanceSpot:
+class FakeBinanceSpot(LoopThread):
     """
     The fake server.
 
@@ -73,6 +71,9 @@ class FakeBinanceSpot:
     tick_interval_s : float, optional
         Time between quote frames; ``None``: no frames of its own, the caller drives :meth:`tick`.
     """
+
+    thread_name = "fake-binance"
+    start_timeout_s = 10.0
 
     def __init__(
         self,
@@ -141,37 +142,6 @@ class FakeBinanceSpot:
             await conn.ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
-
-    # -- lifecycle (own thread, for a node running elsewhere) ----------------------------------------
-
-    def start_in_thread(self) -> FakeBinanceSpot:
-        """Run the server on its own event loop in a daemon thread; returns once it listens."""
-        ready = threading.Event()
-        loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(self.start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-binance", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("fake Binance server did not start")
-        return self
-
-    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 10) -> T:
-        """Run a coroutine on the server's loop from another thread."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
-
-    def stop_thread(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
 
     # -- test levers ---------------------------------------------------------------------------------
 

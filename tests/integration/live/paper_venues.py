@@ -19,22 +19,18 @@ from __future__ import annotations
 import asyncio
 import csv
 import threading
-from collections.abc import Coroutine
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-from typing import TypeVar
 
 from adapters.upbit.tick_scheme import krw_tick_size
 from tests.fakes.binance import FakeBinanceSpot
 from tests.fakes.binance import make_fake_binance
 from tests.fakes.binance.replay import load_minutes
+from tests.fakes.threaded import LoopThread
 from tests.fakes.upbit import DEFAULT_ACCESS_KEY
 from tests.fakes.upbit import DEFAULT_SECRET_KEY
 from tests.fakes.upbit import FakeUpbitServer
-
-T = TypeVar("T")
 
 BINANCE_KEY = "paperBinanceKey0123456789abcdef"
 BINANCE_SECRET = "paperBinanceSecret0123456789abcdef"
@@ -59,7 +55,7 @@ def _units(bid: Decimal, ask: Decimal, tick: Decimal, size: Decimal, levels: int
     ]
 
 
-class PaperVenues:
+class PaperVenues(LoopThread):
     """
     The two fakes and their replay driver.
 
@@ -74,6 +70,9 @@ class PaperVenues:
     tick_interval_s : float
         Wall time between two quotes of each venue.
     """
+
+    thread_name = "paper-venues"
+    start_timeout_s = 15.0
 
     def __init__(
         self,
@@ -117,35 +116,6 @@ class PaperVenues:
             self._driver.cancel()
         await self.binance.stop()
         await self.upbit.stop()
-
-    def start_in_thread(self) -> PaperVenues:
-        """Run both fakes and the driver on their own loop in a daemon thread."""
-        ready = threading.Event()
-        loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(self.start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="paper-venues", daemon=True)
-        self._thread.start()
-        if not ready.wait(15):
-            raise RuntimeError("the fake venues did not start")
-        return self
-
-    def stop_thread(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(15)
-
-    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 10) -> T:
-        """Run a coroutine on the venues' loop from another thread."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     # -- levers --------------------------------------------------------------------------------------
 
