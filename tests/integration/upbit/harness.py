@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from collections.abc import Callable
 from typing import Any
 
@@ -82,3 +84,19 @@ async def sub_quotes(client: UpbitDataClient, instrument_id: InstrumentId) -> No
 
 async def sub_trades(client: UpbitDataClient, instrument_id: InstrumentId) -> None:
     await client._subscribe_trade_ticks(SubscribeTradeTicks(instrument_id=instrument_id, **command_kwargs()))
+
+
+@contextlib.asynccontextmanager
+async def connected_data_client(
+    fake: FakeUpbitServer,
+    instrument_ids: list[str],
+    **config: Any,
+) -> AsyncIterator[tuple[UpbitDataClient, list[Any]]]:
+    """:func:`make_data_client`, connected; disconnected and its HTTP client closed on the way out."""
+    client, received = make_data_client(fake, instrument_ids, **config)
+    await client._connect()
+    try:
+        yield client, received
+    finally:
+        await client._disconnect()
+        await client._http_client.close()

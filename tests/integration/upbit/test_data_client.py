@@ -27,6 +27,7 @@ from adapters.upbit.constants import UPBIT_VENUE
 from tests.fakes.upbit import FakeUpbitServer
 from tests.fakes.upbit import fixtures
 from tests.integration.upbit.harness import command_kwargs
+from tests.integration.upbit.harness import connected_data_client
 from tests.integration.upbit.harness import make_data_client
 from tests.integration.upbit.harness import sub_quotes
 from tests.integration.upbit.harness import sub_trades
@@ -66,9 +67,7 @@ async def _subscribe_three(client: object) -> None:
 def test_three_markets_on_one_connection_quotes_books_and_trades() -> None:
     async def run() -> None:
         async with FakeUpbitServer() as fake:
-            client, received = make_data_client(fake, ["KRW-BTC.UPBIT", "KRW-ETH.UPBIT", "KRW-XRP.UPBIT"])
-            await client._connect()
-            try:
+            async with connected_data_client(fake, ["KRW-BTC.UPBIT", "KRW-ETH.UPBIT", "KRW-XRP.UPBIT"]) as (client, received):
                 await _subscribe_three(client)
                 await wait_for(
                     lambda: (
@@ -114,9 +113,6 @@ def test_three_markets_on_one_connection_quotes_books_and_trades() -> None:
                 assert [t.trade_id.value for t in trades] == ["42", "43", "44"]
                 assert client.ws_latency.count == sum(client.frame_counts.values()) - client.frame_counts["status"]
                 assert not client.bad_frames
-            finally:
-                await client._disconnect()
-                await client._http_client.close()
 
     asyncio.run(run())
 
@@ -124,9 +120,7 @@ def test_three_markets_on_one_connection_quotes_books_and_trades() -> None:
 def test_reconnects_after_a_drop_and_resends_the_full_set() -> None:
     async def run() -> None:
         async with FakeUpbitServer() as fake:
-            client, received = make_data_client(fake, ["KRW-BTC.UPBIT", "KRW-ETH.UPBIT", "KRW-XRP.UPBIT"])
-            await client._connect()
-            try:
+            async with connected_data_client(fake, ["KRW-BTC.UPBIT", "KRW-ETH.UPBIT", "KRW-XRP.UPBIT"]) as (client, received):
                 await _subscribe_three(client)
                 await wait_for(lambda: len(fake.subscribed_codes()) == 3)
                 await fake.drop_connections("public")
@@ -141,9 +135,6 @@ def test_reconnects_after_a_drop_and_resends_the_full_set() -> None:
                     "KRW-ETH",
                     "KRW-BTC",
                 }
-            finally:
-                await client._disconnect()
-                await client._http_client.close()
 
     asyncio.run(run())
 
@@ -151,15 +142,13 @@ def test_reconnects_after_a_drop_and_resends_the_full_set() -> None:
 def test_rest_polling_keeps_quotes_flowing_while_the_socket_is_down() -> None:
     async def run() -> None:
         async with FakeUpbitServer() as fake:
-            client, received = make_data_client(
+            async with connected_data_client(
                 fake,
                 ["KRW-BTC.UPBIT"],
                 rest_poll_interval_secs=0.1,
                 reconnect_delay_initial_secs=0.2,
                 reconnect_delay_max_secs=0.5,
-            )
-            await client._connect()
-            try:
+            ) as (client, received):
                 await client._subscribe_quote_ticks(SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs()))
                 await client._subscribe_trade_ticks(SubscribeTradeTicks(instrument_id=BTC, **command_kwargs()))
                 await wait_for(lambda: bool(quotes(received, BTC)))
@@ -183,9 +172,6 @@ def test_rest_polling_keeps_quotes_flowing_while_the_socket_is_down() -> None:
                 assert client.rest_polls == polls  # polling stopped once the socket is back
                 trades = [d for d in received if isinstance(d, TradeTick) and d.trade_id.value == "777"]
                 assert len(trades) == 1  # the reconnect snapshot of the same trade is dropped
-            finally:
-                await client._disconnect()
-                await client._http_client.close()
 
     asyncio.run(run())
 
@@ -194,17 +180,12 @@ def test_keepalive_holds_a_quiet_socket_open() -> None:
     async def run() -> None:
         # pings every 0.5 s (aiohttp wants each pong within half of that) against a 1.5 s idle cut-off
         async with FakeUpbitServer(ws_idle_timeout=1.5) as fake:
-            client, received = make_data_client(fake, ["KRW-BTC.UPBIT"], keepalive_secs=0.5)
-            await client._connect()
-            try:
+            async with connected_data_client(fake, ["KRW-BTC.UPBIT"], keepalive_secs=0.5) as (client, received):
                 await client._subscribe_quote_ticks(SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs()))
                 await wait_for(lambda: bool(quotes(received, BTC)))
                 await asyncio.sleep(3.5)  # > 2 idle timeouts without any market data
                 assert len(fake.ws_connects) == 1
                 assert client.ws_client.is_connected
-            finally:
-                await client._disconnect()
-                await client._http_client.close()
 
     asyncio.run(run())
 
@@ -212,9 +193,7 @@ def test_keepalive_holds_a_quiet_socket_open() -> None:
 def test_malformed_unknown_and_error_frames_are_counted_not_raised() -> None:
     async def run() -> None:
         async with FakeUpbitServer() as fake:
-            client, received = make_data_client(fake, ["KRW-BTC.UPBIT"])
-            await client._connect()
-            try:
+            async with connected_data_client(fake, ["KRW-BTC.UPBIT"]) as (client, received):
                 await client._subscribe_quote_ticks(SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs()))
                 await wait_for(lambda: bool(quotes(received, BTC)))
                 await fake.send_raw(
@@ -235,9 +214,6 @@ def test_malformed_unknown_and_error_frames_are_counted_not_raised() -> None:
                 assert client.bad_frames[("trade", "KRW-DOGE")] == 1
                 assert client.frame_counts["status"] == 1
                 assert client.ws_errors == [("INVALID_PARAM", "nope 은 지원하지 않는 타입입니다.")]
-            finally:
-                await client._disconnect()
-                await client._http_client.close()
 
     asyncio.run(run())
 
@@ -245,18 +221,13 @@ def test_malformed_unknown_and_error_frames_are_counted_not_raised() -> None:
 def test_unknown_market_is_not_subscribed_and_reported() -> None:
     async def run() -> None:
         async with FakeUpbitServer() as fake:
-            client, received = make_data_client(fake, ["KRW-BTC.UPBIT"])
-            await client._connect()
-            try:
+            async with connected_data_client(fake, ["KRW-BTC.UPBIT"]) as (client, received):
                 nope = InstrumentId.from_str("KRW-NOPE.UPBIT")
                 await client._subscribe_quote_ticks(SubscribeQuoteTicks(instrument_id=nope, **command_kwargs()))
                 await client._subscribe_quote_ticks(SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs()))
                 await wait_for(lambda: bool(quotes(received, BTC)))
                 assert fake.subscribed_codes() == {"KRW-BTC.1"}
                 assert "KRW-NOPE" not in client._markets
-            finally:
-                await client._disconnect()
-                await client._http_client.close()
 
     asyncio.run(run())
 
