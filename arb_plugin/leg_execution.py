@@ -45,6 +45,7 @@ from arb_plugin.events import PairClosed
 from arb_plugin.events import PairStatus
 from arb_plugin.events import order_tags
 from arb_plugin.legs import LegOrder
+from arb_plugin.order_ids import ClientOrderIds
 from arb_plugin.pair_runtime import PairRuntime
 from arb_plugin.pricing import raw_to_decimal
 from arb_plugin.pricing import round_price
@@ -71,6 +72,7 @@ class LegExecution:
     log: Any
     msgbus: Any
     order_factory: Any
+    _order_ids: ClientOrderIds
 
     if TYPE_CHECKING:  # provided by Strategy and ArbitrageStrategy; declared here for type checking only
 
@@ -94,8 +96,9 @@ class LegExecution:
         qty = Quantity(quantity, instrument.size_precision)
         tags = order_tags(intent, pair.symbol)
         is_binance = instrument.id == pair.binance_instrument.id
+        client_order_id = self._order_ids.next()
         if is_binance and not bounded:
-            return self.order_factory.market(instrument.id, side, qty, tags=tags)
+            return self.order_factory.market(instrument.id, side, qty, tags=tags, client_order_id=client_order_id)
         quote = pair.binance if is_binance else pair.upbit
         slip = (self.arb_config.unwind_slippage_bps if bounded else self.arb_config.slippage_bps) / BPS
         if buy:
@@ -104,7 +107,15 @@ class LegExecution:
         else:
             best = raw_to_decimal(quote.bid)
             price = min(round_price(instrument, best * (1 - slip), "up"), round_price(instrument, best, "down"))
-        return self.order_factory.limit(instrument.id, side, qty, price, time_in_force=TimeInForce.IOC, tags=tags)
+        return self.order_factory.limit(
+            instrument.id,
+            side,
+            qty,
+            price,
+            time_in_force=TimeInForce.IOC,
+            tags=tags,
+            client_order_id=client_order_id,
+        )
 
     def _track(self, pair: PairRuntime, order: Order, intent: OrderIntent) -> None:
         leg = LegOrder(

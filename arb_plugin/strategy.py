@@ -55,6 +55,7 @@ from arb_plugin.events import PairStatus
 from arb_plugin.leg_execution import LegExecution
 from arb_plugin.legs import LegOrder
 from arb_plugin.market import LegQuote
+from arb_plugin.order_ids import ClientOrderIds
 from arb_plugin.pair_runtime import ENTER_BUY_BINANCE
 from arb_plugin.pair_runtime import ENTER_BUY_UPBIT
 from arb_plugin.pair_runtime import EXIT
@@ -219,6 +220,14 @@ class ArbitrageStrategy(LegExecution, Strategy):
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def on_start(self) -> None:
+        self._order_ids = ClientOrderIds(
+            self.order_factory,
+            self.clock,
+            self.cache,
+            self.trader_id,
+            self.id,
+            native=self.use_uuid_client_order_ids or not self.use_hyphens_in_client_order_ids,
+        )
         for pair_config in self.arb_config.pairs:
             ids = (pair_config.binance_instrument_id, pair_config.upbit_instrument_id, pair_config.fx_instrument_id)
             instruments = [self.cache.instrument(i) for i in ids]

@@ -67,6 +67,7 @@ from adapters.upbit.http.error import UpbitError
 from adapters.upbit.http.market import UpbitMarketHttpAPI
 from adapters.upbit.orderbook import RawBook
 from adapters.upbit.orderbook import RawCache
+from adapters.upbit.orderbook import UnitsMemo
 from adapters.upbit.orderbook import UnitTokens
 from adapters.upbit.orderbook import book_to_deltas
 from adapters.upbit.orderbook import book_to_quote
@@ -102,6 +103,7 @@ class _MarketState:
 
     __slots__ = (
         "book_depth",
+        "book_memo",
         "instrument_id",
         "last_book_ts",
         "last_frame_ns",
@@ -125,6 +127,7 @@ class _MarketState:
         self.size_precision = instrument.size_precision
         self.price_raw = RawCache(instrument.price_precision)  # orderbook price token -> raw value
         self.size_raw = RawCache(instrument.size_precision)
+        self.book_memo = UnitsMemo()  # the last units array, unit by unit, with its raw values
         self.wants_quotes = False
         self.wants_book = False
         self.wants_trades = False
@@ -139,6 +142,8 @@ class _MarketState:
 
     def set_precisions(self, price_precision: int, size_precision: int) -> None:
         """Take new precisions (an instrument update); the token caches start afresh if they changed."""
+        if (price_precision, size_precision) != (self.price_precision, self.size_precision):
+            self.book_memo = UnitsMemo()  # its raw values are at the old precisions
         if price_precision != self.price_precision:
             self.price_precision = price_precision
             self.price_raw = RawCache(price_precision)
@@ -425,7 +430,9 @@ class UpbitDataClient(LiveMarketDataClient):
             state.last_frame_ns = ts_init
             if type(msg) is UpbitWsOrderbook or type(msg) is UpbitWsOrderbookSimple:
                 self.frame_counts["orderbook"] += 1
-                book = self._unit_tokens.to_book(msg.orderbook_units, state.price_raw, state.size_raw)
+                book = self._unit_tokens.to_book(
+                    msg.orderbook_units, state.price_raw, state.size_raw, state.book_memo
+                )
                 self._on_book(book, msg.timestamp, state, ts_init)
             elif type(msg) is UpbitWsTrade or type(msg) is UpbitWsTradeSimple:
                 self.frame_counts["trade"] += 1

@@ -298,6 +298,9 @@ class MetricsCollectorConfig(ActorConfig, frozen=True):
     flush_interval_ms: int = 1000
 
 
+QUOTES_TOPIC = "data.quotes.*"
+
+
 class MetricsCollector(Actor):
     """
     Feed :class:`RollingMetrics` from the message bus and flush it every second.
@@ -342,7 +345,10 @@ class MetricsCollector(Actor):
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
             self._loop = None
-        self.msgbus.subscribe("data.quotes.*", self._on_quote)
+        # Actors start before strategies, so this subscription comes before theirs (same priority 0; the bus
+        # calls equal priorities in subscription order). On the first quote it moves behind them: from then on
+        # counting a quote does not delay the decision taken on it (the bus has no priority below 0).
+        self.msgbus.subscribe(QUOTES_TOPIC, self._on_first_quote)
         self.msgbus.subscribe("events.fills.*", self._on_fill)
         self.msgbus.subscribe(GUARD_TRIGGER_TOPIC, self._on_guard_triggered)
         self.msgbus.subscribe(DECISION_TOPIC, self._on_decision)
@@ -355,13 +361,15 @@ class MetricsCollector(Actor):
         if self.FLUSH_TIMER in self.clock.timer_names:
             self.clock.cancel_timer(self.FLUSH_TIMER)
         for topic, handler in (
-            ("data.quotes.*", self._on_quote),
+            (QUOTES_TOPIC, self._on_first_quote),
+            (QUOTES_TOPIC, self._on_quote),
             ("events.fills.*", self._on_fill),
             (GUARD_TRIGGER_TOPIC, self._on_guard_triggered),
             (DECISION_TOPIC, self._on_decision),
             (PAIR_CLOSED_TOPIC, self._on_pair_closed),
         ):
-            self.msgbus.unsubscribe(topic, handler)
+            if self.msgbus.is_subscribed(topic, handler):
+                self.msgbus.unsubscribe(topic, handler)
         self._flush(self.clock.timestamp_ns())
 
     # -- handlers (hot path: no I/O) ---------------------------------------------------------------
@@ -371,6 +379,11 @@ class MetricsCollector(Actor):
         if metrics is None:
             metrics = self._by_symbol[symbol] = RollingMetrics(self._window_secs)
         return metrics
+
+    def _on_first_quote(self, quote: QuoteTick) -> None:
+        self.msgbus.unsubscribe(QUOTES_TOPIC, self._on_first_quote)
+        self.msgbus.subscribe(QUOTES_TOPIC, self._on_quote)  # behind every subscriber there is by now
+        self._on_quote(quote)
 
     def _on_quote(self, quote: QuoteTick) -> None:
         if quote.ts_event == quote.ts_init:  # the venue sent no timestamp (Binance bookTicker): no latency

@@ -6,9 +6,11 @@ The expected trades are recomputed here from the catalog bars with the pure spre
 the strategy's integer screen and state machine.
 """
 
+import uuid
 from decimal import ROUND_FLOOR
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
@@ -169,5 +171,26 @@ def test_relative_mode_trades_against_the_rolling_baseline():
         assert traded(engine) == [(ts, "entry" if kind == "enter" else "exit") for ts, kind, _ in expected]
         # relative entries happen on edges an absolute 30 bps threshold would ignore, and vice versa
         assert expected != expected_trades(D(30), D(0))
+    finally:
+        engine.dispose()
+
+
+def test_client_order_ids_are_nautilus_traders_format_in_one_sequence(run):
+    engine, _, _ = run
+    orders = sorted(engine.cache.orders(), key=lambda o: int(o.client_order_id.value.rsplit("-", 1)[1]))
+    assert len(orders) >= 20
+    for count, order in enumerate(orders, start=1):
+        # O-{date}-{time of creation, UTC}-{trader tag}-{strategy tag}-{count}, as ClientOrderIdGenerator writes
+        created = pd.Timestamp(order.init_event.ts_init, unit="ns", tz="UTC").strftime("%Y%m%d-%H%M%S")
+        assert order.client_order_id.value == f"O-{created}-001-000-{count}"
+
+
+def test_uuid_client_order_ids_stay_nautilus_traders_when_configured():
+    config = strategy_config(outlier_jump_pct=D(50), use_uuid_client_order_ids=True)
+    engine, _, _ = run_strategy(START, "2024-11-24", config)
+    try:
+        ids = [o.client_order_id.value for o in engine.cache.orders()]
+        assert ids
+        assert all(str(uuid.UUID(i)) == i for i in ids)
     finally:
         engine.dispose()

@@ -106,3 +106,29 @@ def test_collector_reads_quotes_fills_denials_decisions_and_pnl() -> None:
     assert per_symbol.pnl_change_1min == "-1234.5"
     assert per_symbol.guard_triggers_per_minute == 1
     engine.dispose()
+
+
+def test_collector_counts_a_quote_after_the_strategy_has_decided_on_it() -> None:
+    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(log_level="ERROR")))
+    engine.add_venue(Venue("BINANCE"), OmsType.NETTING, AccountType.CASH, base_currency=None,
+                     starting_balances=[Money(100_000, USDT)])
+    engine.add_instrument(INSTRUMENT)
+    collector = MetricsCollector(MetricsCollectorConfig(window_secs=60, flush_interval_ms=1000))
+    engine.add_actor(collector)  # actors start before strategies: subscribed first, still called last
+    strategy = _Emitter()
+    engine.add_strategy(strategy)
+    seen: list[str] = []
+    counted = collector.metrics.record_quote
+    decided = strategy.on_quote_tick
+    collector.metrics.record_quote = lambda *a: (seen.append("collector"), counted(*a))  # type: ignore[method-assign]
+    strategy.on_quote_tick = lambda q: (seen.append("strategy"), decided(q))  # type: ignore[method-assign]
+    engine.add_data([
+        QuoteTick(INSTRUMENT.id, Price.from_str("50000.00"), Price.from_str("50001.00"),
+                  Quantity.from_str("1.000000"), Quantity.from_str("1.000000"), ts_event=T0 + i, ts_init=T0 + i)
+        for i in range(3)
+    ])
+    engine.run()
+    # every quote counted once; from the second on, after the strategy had it (the first moves the subscription)
+    assert seen == ["collector", "strategy"] + ["strategy", "collector"] * 2
+    assert collector.latest is not None and collector.latest.quotes_per_minute == 3
+    engine.dispose()

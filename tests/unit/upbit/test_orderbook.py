@@ -23,6 +23,7 @@ from nautilus_trader.model.objects import Quantity
 
 from adapters.upbit.orderbook import RawBook
 from adapters.upbit.orderbook import RawCache
+from adapters.upbit.orderbook import UnitsMemo
 from adapters.upbit.orderbook import UnitTokens
 from adapters.upbit.orderbook import book_to_deltas
 from adapters.upbit.orderbook import book_to_quote
@@ -350,3 +351,132 @@ def test_a_refused_token_leaves_the_last_list_memory_whole() -> None:
     with pytest.raises(ValueError):
         cache.to_raw([b"0.1", b"0.7", b"null", b"0.4", b"0.5"])  # like the last list: 0.7 converted, then null
     assert cache.to_raw(list(first)) == [i * 10**15 for i in range(1, 6)]
+
+
+def _book_of(tokens: UnitTokens, units: bytes, memo: UnitsMemo | None, caches: tuple[RawCache, RawCache]) -> object:
+    """The book as (prices, sizes, n_bids), or the type of the error raised."""
+    try:
+        book = tokens.to_book(units, caches[0], caches[1], memo)
+    except (ValueError, msgspec.ValidationError, msgspec.DecodeError) as e:
+        return type(e)
+    return book.prices, book.sizes, book.n_bids
+
+
+def _moving_book(rng: random.Random, frames: int) -> list[bytes]:
+    """30-unit frames of a book that changes as a busy Upbit book does, with every kind of edge case mixed in."""
+    bids = [[Decimal(103_459_000 - 1000 * i), Decimal(rng.randint(1, 10**7)) / 10**8] for i in range(30)]
+    asks = [[Decimal(103_460_000 + 1000 * i), Decimal(rng.randint(1, 10**7)) / 10**8] for i in range(30)]
+    out = []
+    for _ in range(frames):
+        roll = rng.random()
+        side = bids if rng.random() < 0.5 else asks
+        if roll < 0.55:  # a few sizes (the memo's path)
+            for _ in range(rng.randint(1, 3)):
+                side[min(int(rng.expovariate(1 / 4)), 29)][1] = Decimal(rng.randint(1, 10**7)) / 10**8
+        elif roll < 0.65:  # the best level taken
+            step = Decimal(-1000 if side is bids else 1000)
+            side.pop(0)
+            side.append([side[-1][0] + step, Decimal(rng.randint(1, 10**7)) / 10**8])
+        elif roll < 0.7:  # every size changed
+            for level in bids + asks:
+                level[1] = Decimal(rng.randint(1, 10**7)) / 10**8
+        elif roll < 0.75:  # a thin side padded with zeros (Upbit writes 0 for missing levels)
+            side[-1][1] = Decimal(0)
+        units = [
+            {"bid_price": b[0], "bid_size": b[1], "ask_price": a[0], "ask_size": a[1]}
+            for b, a in zip(bids, asks, strict=True)
+        ]
+        frame = units_json(units)
+        edge = rng.random()
+        if edge < 0.03:  # another depth
+            frame = units_json(units[: rng.choice([1, 15, 20])])
+        elif edge < 0.06:  # a changed unit with a lower-case exponent: not Upbit's layout, decoded the slow way
+            frame = frame.replace(bytes(java_number(units[0]["bid_size"])), b"8.428e-05", 1)
+        elif edge < 0.09:  # a changed unit whose value is a JSON number but no size (out of range)
+            frame = frame.replace(bytes(java_number(units[1]["ask_size"])), b"1E99", 1)
+        elif edge < 0.1:  # another key order in one unit
+            frame = frame.replace(b'{"ask_price":', b'{"bid_price":', 1)
+        out.append(frame)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_memo_never_changes_a_book_or_an_error(seed: int) -> None:
+    rng = random.Random(seed)
+    tokens = default_tokens()
+    plain = (RawCache(0), RawCache(8))
+    memoized = (RawCache(0, max_size=64), RawCache(8, max_size=64))  # small caches: cleared often
+    memo = UnitsMemo()
+    patched = 0
+    for frame in _moving_book(rng, 1500):
+        before = list(memo.units)
+        assert _book_of(tokens, frame, memo, memoized) == _book_of(tokens, frame, None, plain)
+        patched += bool(before) and memo.units is not before and memo.n == 30
+    assert patched > 500  # the memo's own path was taken for most frames, not only the whole-array way
+
+
+def test_only_the_changed_units_are_converted() -> None:
+    tokens = default_tokens()
+    units = [
+        {"bid_price": Decimal(103_459_000 - 1000 * i), "bid_size": Decimal(i + 1) / 100,
+         "ask_price": Decimal(103_460_000 + 1000 * i), "ask_size": Decimal(i + 2) / 100}
+        for i in range(30)
+    ]
+    sizes_seen: list[list[bytes]] = []
+
+    class Recording(RawCache):
+        def lookup(self, tokens: list[bytes]) -> list[int]:
+            sizes_seen.append(list(tokens))
+            return super().lookup(tokens)
+
+    memo, prices, sizes = UnitsMemo(), RawCache(0), Recording(8)
+    tokens.to_book(units_json(units), prices, sizes, memo)
+    units[3]["bid_size"] = Decimal("0.77777777")
+    book = tokens.to_book(units_json(units), prices, sizes, memo)
+    assert sizes_seen == [[b"0.05", b"0.77777777"]]  # unit 3's ask size and its new bid size, nothing else
+    assert book.bid_sizes[3] == 77_777_777 * 10**8
+    assert book.sizes == _book_of(tokens, units_json(units), None, (RawCache(0), RawCache(8)))[1]  # type: ignore[index]
+
+
+def test_a_refused_value_leaves_the_memo_whole() -> None:
+    tokens = default_tokens()
+    units = [
+        {"bid_price": Decimal(1000 - i), "bid_size": Decimal(1), "ask_price": Decimal(2000 + i), "ask_size": Decimal(2)}
+        for i in range(30)
+    ]
+    good = units_json(units)
+    memo, caches = UnitsMemo(), (RawCache(0), RawCache(8))
+    first = _book_of(tokens, good, memo, caches)
+    bad = good.replace(b'"bid_size":1.0}', b'"bid_size":1E99}', 1)  # Upbit's layout, but no size
+    assert bad != good
+    assert _book_of(tokens, bad, memo, caches) is ValueError
+    assert memo.units == good[2:-2].split(b"},{")
+    assert _book_of(tokens, good, memo, caches) == first
+
+
+def test_after_every_size_changing_the_memo_pauses_then_takes_over_again() -> None:
+    tokens = default_tokens()
+    rng = random.Random(3)
+
+    def frame(sizes: list[int]) -> bytes:
+        return units_json([
+            {"bid_price": Decimal(1000 - i), "bid_size": Decimal(sizes[i]) / 10**8,
+             "ask_price": Decimal(2000 + i), "ask_size": Decimal(sizes[30 + i]) / 10**8}
+            for i in range(30)
+        ])
+
+    memo, caches = UnitsMemo(), (RawCache(0), RawCache(8))
+    sizes = [rng.randint(1, 10**8) for _ in range(60)]
+    for _ in range(20):  # every size new in every frame
+        sizes = [rng.randint(1, 10**8) for _ in range(60)]
+        tokens.to_book(frame(sizes), *caches, memo)
+    assert memo.pause > 0  # comparing is not even tried while every size changes
+    compared_again = None
+    for i in range(20):  # then one size a frame
+        sizes[i] += 1
+        before = memo.units
+        tokens.to_book(frame(sizes), *caches, memo)
+        if compared_again is None and memo.units is not before and memo.misses == 0 and memo.pause == 0:
+            compared_again = i
+    assert compared_again is not None and compared_again <= 8  # within a pause and one refreshing frame
+    assert memo.units == frame(sizes)[2:-2].split(b"},{")
