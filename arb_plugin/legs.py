@@ -117,7 +117,7 @@ class PairBook:
         return (q, -q) if self.direction is Direction.BUY_BINANCE else (-q, q)
 
     # -- transitions --------------------------------------------------------------------------------------
-    def start_entry(self, direction: Direction, quantity: Decimal, edge_bps: Decimal, ts: int) -> None:
+    def start_entry(self, direction: Direction, quantity: Decimal, edge_bps: Decimal | None, ts: int) -> None:
         self.status = PairStatus.ENTERING
         self.direction = direction
         self.target_qty = quantity

@@ -360,10 +360,10 @@ class ArbitrageStrategy(LegExecution, Strategy):
         elif action == RESOLVE:
             self._resolve(pair)
 
-    def _edges(self, pair: PairRuntime) -> tuple[Edge, Edge]:
-        """Both directions' exact edges from the latest prints (built only when a decision is made)."""
+    def _edge(self, pair: PairRuntime, direction: Direction) -> Edge:
+        """The exact edge of ``direction`` from the latest prints (built only when a decision is made)."""
         slip = self.arb_config.slippage_bps
-        return compute_edges(
+        edges = compute_edges(
             raw_to_decimal(pair.binance.bid),
             raw_to_decimal(pair.binance.ask),
             raw_to_decimal(pair.upbit.bid),
@@ -372,11 +372,10 @@ class ArbitrageStrategy(LegExecution, Strategy):
             LegCost(pair.binance_instrument.taker_fee, slip),
             LegCost(pair.upbit_instrument.taker_fee, slip),
         )
+        return edges[0] if direction is Direction.BUY_BINANCE else edges[1]
 
     # -- decisions ------------------------------------------------------------------------------------------
     def _enter(self, pair: PairRuntime, direction: Direction, ts: int) -> None:
-        edge_a, edge_b = self._edges(pair)
-        edge = edge_a if direction is Direction.BUY_BINANCE else edge_b
         b = pair.binance
         u = pair.upbit
         if direction is Direction.BUY_BINANCE:
@@ -399,10 +398,11 @@ class ArbitrageStrategy(LegExecution, Strategy):
         if sizing.quantity is None:
             self.counters["entry_unsized"] += 1
             if self.counters["entry_unsized"] % 1000 == 1:
+                edge = self._edge(pair, direction)
                 self.log.warning(f"{pair.symbol} {direction.value} edge {edge.bps:.2f} bps not sized: {sizing.reason}")
             return
         qty = sizing.quantity
-        pair.book.start_entry(direction, qty, edge.bps, ts)
+        pair.book.start_entry(direction, qty, None, ts)  # its edge is noted once both legs are out
         pair.new_phase()
         self.counters["entries"] += 1
         buy_binance = direction is Direction.BUY_BINANCE
@@ -422,6 +422,8 @@ class ArbitrageStrategy(LegExecution, Strategy):
                 pair.book.working[second.client_order_id.value].failure = "not sent: first leg denied"
             else:
                 self.submit_order(second)
+        edge = self._edge(pair, direction)  # the decision's prints: no market data is handled while legs are sent
+        pair.book.entry_edge_bps = edge.bps
         self.log.info(
             f"{pair.symbol} ENTER {direction.value} qty={qty} edge={edge.bps:.2f} bps "
             f"(buy {edge.buy_price:.0f} KRW, sell {edge.sell_price:.0f} KRW, fx {pair.fx_rate()})",

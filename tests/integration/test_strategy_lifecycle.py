@@ -15,6 +15,7 @@ import pytest
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from arb_plugin.events import Direction
+from arb_plugin.events import PairStatus
 from arb_plugin.instruments import btcusdt_binance
 from arb_plugin.instruments import krw_btc_upbit
 from arb_plugin.pricing import bar_bid_ask
@@ -194,3 +195,11 @@ def test_uuid_client_order_ids_stay_nautilus_traders_when_configured():
         assert all(str(uuid.UUID(i)) == i for i in ids)
     finally:
         engine.dispose()
+
+
+def test_every_entry_state_carries_the_edge_it_was_taken_on(run):
+    _, _, recorder = run
+    entering = [s for s in recorder.states if s.status in (PairStatus.ENTERING, PairStatus.OPEN)]
+    assert entering
+    # absolute mode at 100 bps: an entry is taken on an edge of at least 100 bps in its own direction
+    assert all(s.entry_edge_bps is not None and D(s.entry_edge_bps) >= 100 for s in entering)
