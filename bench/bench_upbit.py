@@ -17,6 +17,15 @@ Upbit adapter benchmarks (``python -m bench.bench_upbit``).
    of 5 timed chunks (this machine is shared: the median resists other processes' bursts); the verdict is
    on wall time, the rate by the thread's CPU time is printed beside it (what the parsing costs the core,
    without the time other processes took it away).
+   Where a 30-unit live-like frame's time goes (~34 us): decoding ~2 us, the handler ~2 us, the numbers
+   ~12 us (``UnitsMemo``: one ``split`` into units, a comparison with the last frame, the 1-3 changed units
+   converted; a frame whose side moved, ~1 in 10 here, takes the whole-array way at ~35 us), and the
+   snapshot ~15 us: 61 ``OrderBookDelta.from_raw`` calls (~0.18 us each in a tight loop, more here) are the
+   floor NautilusTrader 1.231 leaves (no bulk constructor; a delta carries its frame's sequence and
+   timestamps, so none can be kept from one frame to the next). The memo took 30-unit live-like frames
+   from ~25.5k to ~28.8k/s; it is not used below 20 units (no gain measured at 15) and pauses while every
+   size changes (there it costs ~2%).
+
 2. Reconnect MTTR against the fake venue: the fake drops the public socket, the time until the next quote
    reaches the client (reconnect with backoff + jitter, full-set resubscription, snapshot), median of N.
 """
