@@ -32,13 +32,13 @@ p99 from ~0.5-0.8 to ~0.4-0.7 ms (3 runs each, interleaved, load average ~2 from
 
 The target is met back to back while the other work leaves a core to Redis and the bench (load average
 up to ~2); when it does not, the back-to-back p99 too goes to 3-5 ms (2 of 3 full runs at load ~2.6:
-0.58, 3.7, 4.6 ms) while p50 stays ~0.27 ms. It is not met in the two other lines on this machine, and
+0.58, 3.7, 4.6 ms) while p50 stays ~0.27 ms. It is mostly not met in the two other lines on this machine, and
 no client code changes that: both are scheduling. (a) A busy loop on one of two vCPUs that other processes already load (load
 average ~2) leaves the flush (a Python process and Redis taking turns) competing for time slices of
 several ms: p99 1.4-4.6 ms, and the same with the Lua script (2.1-3.5 ms); p50 is unchanged (~0.26-0.30
 ms). (b) Paced, as the real once-a-second flush runs, the vCPUs idle between flushes and this VM halts
 idle vCPUs at once (``haltpoll``, ``guest_halt_poll_ns=0``): waking Redis and the writer costs a host
-wake-up each, caches are cold (the Python part alone runs ~2x slower), p50 ~0.45-0.65 ms, p99 1.3-4.5 ms
+wake-up each, caches are cold (the Python part alone runs ~2x slower), p50 ~0.45-0.7 ms, p99 0.9-4.5 ms (below 1 ms in 1 of the last 4 runs, on an idle machine)
 (Lua script: p50 ~0.7 ms, p99 1.7-5.3 ms). What would help is deployment, not code: cores not shared
 with busy work, halt polling on, or a higher scheduling priority for Redis and the engine.
 Not adopted: ``CLIENT REPLY OFF`` around a pipeline (one reply, but a refused SET would go unnoticed);
