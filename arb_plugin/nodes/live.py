@@ -436,6 +436,10 @@ class LiveNode:
     def dispose(self) -> None:
         """Dispose the node and close logging (after :meth:`run_async` has returned)."""
         if not self.loop.is_closed():
+            if not self.loop.is_running():
+                # NautilusTrader closes the loop with tasks still pending (each actor's ActorExecutor
+                # worker): cancelled and awaited here, or Python reports them at exit
+                self.node.kernel.cancel_all_tasks()
             self.node.dispose()
         self.router.close()
         if self._stdlib_handler is not None:

@@ -83,6 +83,7 @@ def main() -> None:
     finally:
         out.update(failed=live.failed, reason=live.shutdown_reason)
         live.dispose()
+    out["pending_tasks"] = sorted(t.get_name() for t in asyncio.all_tasks(live.loop) if not t.done())
     print(json.dumps(out))
 
 

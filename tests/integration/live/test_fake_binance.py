@@ -214,6 +214,7 @@ def test_nautilus_binance_data_client_against_the_fake(market_dir: Path) -> None
     try:
         loop.run_until_complete(scenario())
     finally:
+        node.kernel.cancel_all_tasks()  # as LiveNode.dispose does: no ActorExecutor worker left pending
         node.dispose()
         fake.stop_thread()
 

@@ -136,6 +136,7 @@ def test_inline_dispatch_in_a_live_node() -> None:
         node.kernel.msgbus.send("DataEngine.process", _quote("100000.04", 5))
         assert (dispatch.inline, dispatch.queued) == counts
     finally:
+        node.kernel.cancel_all_tasks()  # as LiveNode.dispose does: no ActorExecutor worker left pending
         node.dispose()
         asyncio.set_event_loop(None)
         loop.close()

@@ -64,6 +64,9 @@ def _run_child(venues: PaperVenues, tmp_path: Path, schema: str, session: str, s
     )
     assert result.returncode == 0, result.stderr[-3000:]
     outcome: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    # disposed cleanly: no task left on the closed loop, nothing reported by Python at exit
+    assert outcome.pop("pending_tasks") == []
+    assert "Exception ignored" not in result.stderr, result.stderr[-3000:]
     return outcome
 
 
