@@ -1,7 +1,8 @@
 """
 Run every benchmark module ``bench/bench_*.py`` (or the names given) in its own process and print figures.
 
-Usage: ``python -m bench [NAME ...]`` e.g. ``python -m bench strategy``.
+Usage: ``python -m bench [NAME ...]`` e.g. ``python -m bench strategy``. The first line names the host and its
+time for a fixed reference workload (``bench/host.py``): figures from different hosts compare after scaling by it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def main(argv: list[str]) -> int:
             print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; have: {', '.join(modules)}")
             return 2
         modules = [m for m in modules if m in wanted]
+    subprocess.call([sys.executable, "-m", "bench.host"], cwd=here.parent)
     failed = []
     for name in modules:
         print(f"\n=== {name} ===", flush=True)
