@@ -9,7 +9,9 @@ transaction, sent in one write and acknowledged by one read:
 - the reply of a batch that succeeds is known in advance (``+OK``, ``+QUEUED`` per key, then the
   ``EXEC`` array of ``+OK``), so it is checked by comparing bytes instead of parsing 2n + 2 replies
   (reply parsing was most of a plain pipeline's cost). Any other reply is an error: the first error
-  line is raised as ``ResponseError`` and the connection is dropped (it may hold unread replies).
+  line is raised as ``ResponseError`` and the connection is dropped (it may hold unread replies). The
+  reply is read from the connection's stream, a private attribute of redis-py 5-7; a release without it
+  gets the replies read through redis-py's own parser (slower, same outcome; both ways are tested).
 - ``MULTI``/``EXEC`` keeps a batch atomic for other readers (what the earlier Lua script gave), and
   costs Redis about a third of the script's time (measured: ~45-115 us vs ~190 us per 100 keys; a Lua
   ``redis.call`` per key is the script's overhead).
@@ -151,10 +153,16 @@ class RedisIO:
                 expected = self._replies.get(n)
                 if expected is None:
                     expected = self._replies[n] = expected_reply(n)
-                await self._call_packed(self.pack_set_many(chunk), expected, overlap)
+                await self._call_packed(self.pack_set_many(chunk), n, expected, overlap)
                 overlap = None
 
-    async def _call_packed(self, packed: bytes, expected: bytes, overlap: Callable[[], None] | None) -> None:
+    async def _call_packed(
+        self,
+        packed: bytes,
+        n: int,
+        expected: bytes,
+        overlap: Callable[[], None] | None,
+    ) -> None:
         # Batch writes come from one writer, one at a time: they keep one connection of the pool rather
         # than taking and returning it (with its health poll) on every flush.
         conn = self._write_conn
@@ -164,32 +172,62 @@ class RedisIO:
             await conn.send_packed_command(packed, check_health=False)  # (re)connects when needed
             if overlap is not None:
                 overlap()
-            # The raw reply from the connection's stream (redis-py reads it the same way); nothing else
-            # uses this connection, and every reply is read to its end, so the stream holds only ours.
-            reader: asyncio.StreamReader = conn._reader
-            async with asyncio.timeout(conn.socket_timeout):
-                reply = b""
-                while True:
-                    chunk = await reader.read(65_536)
-                    if not chunk:
-                        raise RedisConnectionError("Redis closed the connection during a write")
-                    reply += chunk
-                    if len(reply) >= len(expected) or not expected.startswith(reply):
-                        break
-                if reply == expected:
-                    return
-                error = first_error(reply)
-                while error is None and len(reply) < 1_048_576:  # read on to the first error line
-                    chunk = await reader.read(65_536)
-                    if not chunk:
-                        break
-                    reply += chunk
-                    error = first_error(reply)
+            reader = self._stream(conn)
+            if reader is not None:
+                error = await self._read_raw(reader, expected, conn.socket_timeout)
+            else:
+                error = await self._read_parsed(conn, n)
+            if error is None:
+                return
         except BaseException:
             await conn.disconnect()  # reconnects on the next send
             raise
         await conn.disconnect()  # replies may be left unread: never reuse the stream
-        raise ResponseError(error or f"unexpected reply to a {len(packed)} B write: {reply[:200]!r}")
+        raise ResponseError(error)
+
+    @staticmethod
+    def _stream(conn: Any) -> asyncio.StreamReader | None:
+        # The connection's stream, which redis-py reads its replies from (a private attribute of redis-py
+        # 5-7): None if a release names it otherwise, and the write path then reads through redis-py's parser.
+        reader = getattr(conn, "_reader", None)
+        return reader if isinstance(reader, asyncio.StreamReader) else None
+
+    @staticmethod
+    async def _read_raw(reader: asyncio.StreamReader, expected: bytes, timeout: float | None) -> str | None:
+        # The reply read from the stream and compared as bytes: None when it is the expected one, else the
+        # first error line (or what came instead). Nothing else uses the connection and every reply is read
+        # to its end, so the stream holds only ours.
+        async with asyncio.timeout(timeout):
+            reply = b""
+            while True:
+                chunk = await reader.read(65_536)
+                if not chunk:
+                    raise RedisConnectionError("Redis closed the connection during a write")
+                reply += chunk
+                if len(reply) >= len(expected) or not expected.startswith(reply):
+                    break
+            if reply == expected:
+                return None
+            error = first_error(reply)
+            while error is None and len(reply) < 1_048_576:  # read on to the first error line
+                chunk = await reader.read(65_536)
+                if not chunk:
+                    break
+                reply += chunk
+                error = first_error(reply)
+        return error or f"unexpected reply: {reply[:200]!r}"
+
+    @staticmethod
+    async def _read_parsed(conn: Any, n: int) -> str | None:
+        # The n + 2 replies parsed by redis-py (slower, same outcome): None when MULTI, every SET and EXEC
+        # succeeded, else the first error (a refused command raises ResponseError here).
+        for _ in range(n + 1):  # MULTI's +OK, then +QUEUED per SET
+            await conn.read_response(disable_decoding=True)
+        results = await conn.read_response(disable_decoding=True)  # EXEC: one reply per SET
+        if not isinstance(results, list) or len(results) != n:
+            return f"unexpected EXEC reply: {results!r:.200}"
+        error = next((r for r in results if isinstance(r, Exception)), None)
+        return None if error is None else str(error)
 
     async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:

@@ -27,12 +27,40 @@ def _run(coro_fn):  # type: ignore[no-untyped-def]
     return asyncio.run(coro_fn())
 
 
-def test_set_many_writes_every_value_with_its_ttl(redis_url: str, session_keys: KeyBuilder) -> None:
+class ParsedRepliesIO(RedisIO):
+    """The write path a redis-py release without the connection's stream attribute takes: its own parser."""
+
+    @staticmethod
+    def _stream(conn: object) -> None:
+        return None
+
+
+@pytest.fixture(params=[RedisIO, ParsedRepliesIO], ids=["raw-reply", "parsed-replies"])
+def io_class(request: pytest.FixtureRequest) -> type[RedisIO]:
+    io_class: type[RedisIO] = request.param
+    return io_class
+
+
+def test_the_raw_reply_is_read_from_redis_py_s_stream(redis_url: str, session_keys: KeyBuilder) -> None:
+    async def run() -> None:
+        io = RedisIO(redis_url, 2, 2.0)
+        try:
+            await io.set_many([(session_keys(Domain.STATE, "AAAUSDT", "position"), b"1", 60)])
+            assert io._stream(io._write_conn) is not None  # else every flush takes the slower parsed way
+        finally:
+            await io.close()
+
+    _run(run)
+
+
+def test_set_many_writes_every_value_with_its_ttl(
+    redis_url: str, session_keys: KeyBuilder, io_class: type[RedisIO]
+) -> None:
     items = [(session_keys(Domain.STATE, f"S{i:04d}USDT", "position"), b'{"i":%d}' % i, 3_600) for i in range(250)]
     items.append((session_keys(Domain.COOLDOWN, "S0000USDT"), b'{"scope":"S0000USDT"}', 17))
 
     async def run() -> None:
-        io = RedisIO(redis_url, 2, 2.0)
+        io = io_class(redis_url, 2, 2.0)
         try:
             await io.set_many(items)
             await io.set_many(items[:3])  # the held connection is reused
@@ -50,13 +78,15 @@ def test_set_many_writes_every_value_with_its_ttl(redis_url: str, session_keys: 
         client.close()
 
 
-def test_a_batch_larger_than_one_call_is_split_and_fully_written(redis_url: str, session_keys: KeyBuilder) -> None:
+def test_a_batch_larger_than_one_call_is_split_and_fully_written(
+    redis_url: str, session_keys: KeyBuilder, io_class: type[RedisIO]
+) -> None:
     n = MAX_KEYS_PER_CALL * 2 + 7
     items = [(session_keys(Domain.METRICS, f"S{i:05d}USDT"), b"%d" % i, 120) for i in range(n)]
     seen: list[int] = []
 
     async def run() -> None:
-        io = RedisIO(redis_url, 2, 2.0)
+        io = io_class(redis_url, 2, 2.0)
         try:
             await io.set_many(items, overlap=lambda: seen.append(1))
         finally:
@@ -72,12 +102,14 @@ def test_a_batch_larger_than_one_call_is_split_and_fully_written(redis_url: str,
         client.close()
 
 
-def test_a_refused_command_raises_and_the_next_batch_still_works(redis_url: str, session_keys: KeyBuilder) -> None:
+def test_a_refused_command_raises_and_the_next_batch_still_works(
+    redis_url: str, session_keys: KeyBuilder, io_class: type[RedisIO]
+) -> None:
     good = session_keys(Domain.STATE, "AAAUSDT", "position")
     bad = session_keys(Domain.STATE, "BBBUSDT", "position")
 
     async def run() -> None:
-        io = RedisIO(redis_url, 2, 2.0)
+        io = io_class(redis_url, 2, 2.0)
         try:
             with pytest.raises(ResponseError, match="invalid expire time"):
                 await io.set_many([(good, b"1", 60), (bad, b"2", 0)])  # EX 0 is refused by Redis
@@ -93,11 +125,13 @@ def test_a_refused_command_raises_and_the_next_batch_still_works(redis_url: str,
         client.close()
 
 
-def test_concurrent_batches_do_not_mix_replies(redis_url: str, session_keys: KeyBuilder) -> None:
+def test_concurrent_batches_do_not_mix_replies(
+    redis_url: str, session_keys: KeyBuilder, io_class: type[RedisIO]
+) -> None:
     keys = [session_keys(Domain.STATE, f"C{i:03d}USDT", "position") for i in range(50)]
 
     async def run() -> None:
-        io = RedisIO(redis_url, 2, 2.0)
+        io = io_class(redis_url, 2, 2.0)
         try:
             await asyncio.gather(*(io.set_many([(k, b"%d" % j, 60) for k in keys]) for j in range(20)))
         finally:
