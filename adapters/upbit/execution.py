@@ -15,7 +15,10 @@ The ``identifier`` of an order is its client order id; Upbit keeps identifiers u
 refused attempt, so each further attempt uses a fresh one (``<client order id>-r<n>``). A placement that
 times out (or gets a 5xx) may have been executed: the order is looked up by identifier first, and only if
 Upbit does not know it is it sent again, so a retry never creates a duplicate. A 429 means "not executed":
-the rate limiter backs off and the next attempt goes out with a fresh identifier.
+the rate limiter backs off and the next attempt goes out with a fresh identifier. A 2xx answer that does not
+decode means the order exists: it is looked up the same way, never reported rejected. A cancel (or cancel-all)
+that comes while a placement is unsettled is held until its outcome is known: sent as soon as the order exists,
+or, if no attempt placed it, the order ends ``CANCELED`` and is never retried.
 
 Events
 ------
@@ -26,7 +29,12 @@ cancel: its quote quantity becomes the executed base quantity (``OrderUpdated``)
 Cancels are asynchronous on Upbit: ``DELETE /v1/order`` only requests one, the cancel is confirmed by
 ``myOrder`` or, after ``cancel_confirm_secs``, by a lookup. Venue refusals become ``OrderRejected`` /
 ``OrderCancelRejected`` / ``OrderModifyRejected`` whose reason starts with the Upbit error name.
-Modify is ``POST /v1/orders/cancel_and_new`` (a new venue order id for the same client order id).
+Modify is ``POST /v1/orders/cancel_and_new`` (a new venue order id for the same client order id). Upbit
+cancels the old order before it answers, so the old order's end does not end the order until the outcome is
+known; a lost answer is settled by looking the replacement up by its identifier (``<client order id>-m<n>``).
+A price-only modify re-places ``remain_only`` (a fill still on its way cannot be placed again); a new quantity
+is reduced by the executed volume read from the venue just before. A fill is applied once per trade uuid,
+also across restarts (the trades NautilusTrader already holds for the order count).
 """
 
 from __future__ import annotations
@@ -205,6 +213,9 @@ class UpbitExecutionClient(LiveExecutionClient):
         self._coid_by_uuid: dict[str, ClientOrderId] = {}
         self._uuid_by_coid: dict[ClientOrderId, str] = {}
         self._superseded: set[str] = set()  # old uuids replaced by cancel_and_new
+        self._replacing: dict[str, str] = {}  # old uuid -> new identifier while its cancel_and_new is unsettled
+        self._placing: set[ClientOrderId] = set()  # placement (and its retries) in flight
+        self._cancel_requested: set[ClientOrderId] = set()  # cancels held until the placement is settled
         self._applied_trades: dict[ClientOrderId, set[str]] = {}
         self._pending_quote_fills: dict[ClientOrderId, list[_Fill]] = {}
         self._modify_counts: dict[ClientOrderId, int] = {}
@@ -516,31 +527,45 @@ class UpbitExecutionClient(LiveExecutionClient):
         if order.is_closed:
             self._log.warning(f"Cannot submit already closed order {order}")
             return
+        coid = order.client_order_id
+        self._placing.add(coid)  # from now on a cancel of this order waits for the placement's outcome
         try:
-            if await self._instrument(order.instrument_id) is None:
-                raise _Denied(f"UNKNOWN_MARKET: {order.instrument_id} is not listed on Upbit (unknown or delisted)")
-            body = self._order_body(order)
-        except _Denied as e:
-            self.generate_order_denied(
+            try:
+                if await self._instrument(order.instrument_id) is None:
+                    raise _Denied(
+                        f"UNKNOWN_MARKET: {order.instrument_id} is not listed on Upbit (unknown or delisted)",
+                    )
+                body = self._order_body(order)
+            except _Denied as e:
+                self.generate_order_denied(
+                    strategy_id=order.strategy_id,
+                    instrument_id=order.instrument_id,
+                    client_order_id=coid,
+                    reason=str(e),
+                    ts_event=self._clock.timestamp_ns(),
+                )
+                return
+            self.generate_order_submitted(
                 strategy_id=order.strategy_id,
                 instrument_id=order.instrument_id,
-                client_order_id=order.client_order_id,
-                reason=str(e),
+                client_order_id=coid,
                 ts_event=self._clock.timestamp_ns(),
             )
-            return
-        self.generate_order_submitted(
-            strategy_id=order.strategy_id,
-            instrument_id=order.instrument_id,
-            client_order_id=order.client_order_id,
-            ts_event=self._clock.timestamp_ns(),
-        )
-        await self._place(order, body)
+            await self._place(order, body)
+        finally:
+            self._placing.discard(coid)
+            self._cancel_requested.discard(coid)  # applied by _on_order_response, or nothing was placed
 
     async def _place(self, order: Order, base_body: dict[str, str]) -> None:
         coid = order.client_order_id
         last_error: UpbitError | None = None
         for attempt in range(self._config.max_submit_retries + 1):
+            if coid in self._cancel_requested:
+                # cancelled before this attempt (any earlier one placed nothing): never place it now
+                self._log.info(f"{coid!r}: cancel requested before the order was placed; not placing it")
+                ts_event = self._clock.timestamp_ns()
+                self.generate_order_canceled(order.strategy_id, order.instrument_id, coid, None, ts_event)
+                return
             identifier = coid.value if attempt == 0 else f"{coid.value}-r{attempt}"
             self._coid_by_identifier[identifier] = coid
             body = {**base_body, "identifier": identifier}
@@ -600,6 +625,10 @@ class UpbitExecutionClient(LiveExecutionClient):
     def _on_order_response(self, order: Order, upbit_order: UpbitOrder) -> None:
         current = self._cache.order(order.client_order_id) or order
         self._ensure_accepted(current, upbit_order.uuid, self._clock.timestamp_ns())
+        if order.client_order_id in self._cancel_requested and upbit_order.is_open:
+            self._cancel_requested.discard(order.client_order_id)
+            self._log.info(f"{order.client_order_id!r} placed: sending the cancel requested meanwhile")
+            self.create_task(self._cancel_placed(current, upbit_order.uuid))
         if not upbit_order.is_open or upbit_order.executed_volume > 0:
             self.create_task(self._sync_order(order.client_order_id, upbit_order.uuid))
 
@@ -646,7 +675,7 @@ class UpbitExecutionClient(LiveExecutionClient):
         if order is None or coid is None:
             self._log.info(f"myOrder for an order this node did not place ({msg.uuid}, {msg.state}); ignored")
             return
-        superseded = msg.uuid in self._superseded
+        superseded = self._is_replaced(msg.uuid)
         if not superseded:
             self._ensure_accepted(order, msg.uuid, msg.timestamp * 1_000_000)
         if msg.state == "trade":
@@ -679,6 +708,9 @@ class UpbitExecutionClient(LiveExecutionClient):
         if fill.trade_id in applied:
             return
         applied.add(fill.trade_id)
+        current = self._cache.order(coid) or order
+        if TradeId(fill.trade_id) in current.trade_ids:
+            return  # applied before this client knew it (reconciliation at start-up, an earlier run)
         if order.is_quote_quantity:
             # the base quantity is known once the order ends: hold fills until then
             self._pending_quote_fills.setdefault(coid, []).append(fill)
@@ -778,7 +810,7 @@ class UpbitExecutionClient(LiveExecutionClient):
         instrument = await self._instrument(order.instrument_id)
         if instrument is None:
             return
-        if uuid not in self._superseded:
+        if not self._is_replaced(uuid):
             self._ensure_accepted(order, uuid, self._clock.timestamp_ns())
         reports = upbit_order.parse_to_fill_reports(
             self.account_id,
@@ -805,7 +837,7 @@ class UpbitExecutionClient(LiveExecutionClient):
                     report.ts_event,
                 ),
             )
-        if not upbit_order.is_open and uuid not in self._superseded:
+        if not upbit_order.is_open and not self._is_replaced(uuid):
             current = self._cache.order(coid) or order
             self._apply_terminal(
                 current, uuid, upbit_order.state.value, upbit_order.executed_volume, upbit_order.ts_last()
@@ -821,13 +853,25 @@ class UpbitExecutionClient(LiveExecutionClient):
             self._log.warning(f"{command.client_order_id!r} already {order.status_string()}: not cancelling")
             return
         uuid = self._uuid_for(order)
+        if uuid is None and order.client_order_id in self._placing:
+            self._hold_cancel(order)
+            return
+        await self._cancel_placed(order, uuid)
+
+    def _hold_cancel(self, order: Order) -> None:
+        # the placement is unsettled (its answer, a lookup or a retry pending): the cancel is sent once the
+        # order is known to exist, and stops any retry; an identifier cancel now could miss the order
+        self._log.info(f"Cancel of {order.client_order_id!r} held until its placement is settled")
+        self._cancel_requested.add(order.client_order_id)
+
+    async def _cancel_placed(self, order: Order, uuid: str | None) -> None:
         try:
             if uuid is not None:
                 await self._http_order.cancel_order(uuid=uuid)
             else:
-                await self._http_order.cancel_order(identifier=command.client_order_id.value)
+                await self._http_order.cancel_order(identifier=order.client_order_id.value)
         except UpbitError as e:
-            self._log.warning(f"Cancel of {command.client_order_id!r} refused: {self._reason(e)}")
+            self._log.warning(f"Cancel of {order.client_order_id!r} refused: {self._reason(e)}")
             self.generate_order_cancel_rejected(
                 order.strategy_id,
                 order.instrument_id,
@@ -861,18 +905,30 @@ class UpbitExecutionClient(LiveExecutionClient):
                 self._cancel_checks.pop(coid, None)
 
     async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
+        # open orders, and those still being placed (the cache may not show them submitted yet)
+        placing = [o for c in self._placing if (o := self._cache.order(c)) is not None]
         orders = [
             o
             for o in self._cache.orders_open(instrument_id=command.instrument_id, strategy_id=command.strategy_id)
+            + placing
             if command.order_side in (OrderSide.NO_ORDER_SIDE, o.side)
+            and o.instrument_id.venue == self.venue
+            and command.instrument_id in (None, o.instrument_id)
+            and command.strategy_id in (None, o.strategy_id)
         ]
-        await self._cancel_batch(orders)
+        await self._cancel_batch(list({o.client_order_id: o for o in orders}.values()))
 
     async def _batch_cancel_orders(self, command: BatchCancelOrders) -> None:
         orders = [o for o in (self._cache.order(c.client_order_id) for c in command.cancels) if o is not None]
         await self._cancel_batch([o for o in orders if not o.is_closed])
 
     async def _cancel_batch(self, orders: list[Order]) -> None:
+        for order in orders:
+            if self._uuid_for(order) is None:  # no venue id yet: held while placing, else by identifier
+                if order.client_order_id in self._placing:
+                    self._hold_cancel(order)
+                else:
+                    await self._cancel_placed(order, None)
         by_uuid = {u: o for o in orders if (u := self._uuid_for(o)) is not None}
         uuids = list(by_uuid)
         for i in range(0, len(uuids), 20):  # DELETE /v1/orders/uuids takes 20 per call
@@ -932,10 +988,25 @@ class UpbitExecutionClient(LiveExecutionClient):
             return
         quantity = command.quantity or order.quantity
         price = command.price or order.price
-        remaining = quantity.as_decimal() - order.filled_qty.as_decimal()
+        remaining = quantity.as_decimal() - self._filled_qty(order)
         if remaining <= 0:
             refuse(f"quantity {quantity} is not above the filled quantity {order.filled_qty}")
             return
+        if quantity == order.quantity:
+            # Upbit re-places what is left of the old order when it cancels it: a fill still on its way
+            # here can never be placed a second time
+            new_volume = "remain_only"
+        else:
+            try:  # the venue's executed volume, fresher than the fills this client has seen
+                executed = (await self._http_order.query_order(uuid=uuid)).executed_volume
+            except UpbitError as e:
+                refuse(f"cannot read the executed volume before changing the quantity: {self._reason(e)}")
+                return
+            remaining = quantity.as_decimal() - max(executed, self._filled_qty(order))
+            if remaining <= 0:
+                refuse(f"quantity {quantity} is not above the executed volume {executed}")
+                return
+            new_volume = format_decimal(remaining)
         count = self._modify_counts.get(order.client_order_id, 0) + 1
         self._modify_counts[order.client_order_id] = count
         new_identifier = f"{order.client_order_id.value}-m{count}"
@@ -947,35 +1018,63 @@ class UpbitExecutionClient(LiveExecutionClient):
             tif = UpbitTimeInForce.FOK
         elif order.is_post_only:
             tif = UpbitTimeInForce.POST_ONLY
+        # Upbit cancels the old order before it answers: until the outcome is known, the old order's
+        # `cancel` is not the order's end (the replacement may be live)
+        self._replacing[uuid] = new_identifier
         try:
             result = await self._http_order.cancel_and_new(
                 new_ord_type=UpbitOrderType.LIMIT,
                 prev_order_uuid=uuid,
-                new_volume=format_decimal(remaining),
+                new_volume=new_volume,
                 new_price=format_decimal(price.as_decimal()),
                 new_identifier=new_identifier,
                 new_time_in_force=tif,
             )
+            new_uuid = result.new_order_uuid
         except UpbitError as e:
-            refuse(self._reason(e))
-            return
-        if result.new_order_uuid is None:
+            if not e.is_ambiguous:
+                self._replacing.pop(uuid, None)
+                refuse(self._reason(e))
+                self.create_task(self._sync_order(order.client_order_id, uuid))
+                return
+            self._log.warning(f"{order.client_order_id!r}: cancel_and_new outcome unknown ({self._reason(e)})")
+            found = await self._lookup_by_identifier(new_identifier)
+            if found is _LOOKUP_FAILED:
+                self._log.error(
+                    f"{order.client_order_id!r}: cancel_and_new outcome unknown and the lookup of "
+                    f"{new_identifier} failed: the old order's end is held back (a replacement may be live); "
+                    "reconciliation will resolve it",
+                )
+                refuse(f"outcome unknown: {self._reason(e)}")
+                return
+            new_uuid = found.uuid if isinstance(found, UpbitOrder) else None
+            if new_uuid is None:
+                self._replacing.pop(uuid, None)
+                refuse(f"{self._reason(e)}; Upbit has no order {new_identifier}")
+                self.create_task(self._sync_order(order.client_order_id, uuid))
+                return
+        self._replacing.pop(uuid, None)
+        if new_uuid is None:
             refuse("the order filled before cancel_and_new took effect")
             self.create_task(self._sync_order(order.client_order_id, uuid))
             return
         self._superseded.add(uuid)
-        self._register(order.client_order_id, result.new_order_uuid)
+        self._register(order.client_order_id, new_uuid)
         self.generate_order_updated(
             strategy_id=order.strategy_id,
             instrument_id=order.instrument_id,
             client_order_id=order.client_order_id,
-            venue_order_id=VenueOrderId(result.new_order_uuid),
+            venue_order_id=VenueOrderId(new_uuid),
             quantity=quantity,
             price=price,
             trigger_price=None,
             ts_event=self._clock.timestamp_ns(),
             venue_order_id_modified=True,
         )
+
+    def _is_replaced(self, uuid: str) -> bool:
+        """Return whether ``uuid`` is an old order replaced (or being replaced) by ``cancel_and_new``."""
+        return uuid in self._superseded or uuid in self._replacing
 
     # -- reconciliation reports ---------------------------------------------------------------------
     async def generate_order_status_report(self, command: GenerateOrderStatusReport) -> OrderStatusReport | None:

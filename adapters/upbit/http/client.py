@@ -32,6 +32,7 @@ from adapters.upbit.credentials import mask_key
 from adapters.upbit.enums import UpbitJwtAlgorithm
 from adapters.upbit.http.error import UpbitError
 from adapters.upbit.http.error import UpbitNetworkError
+from adapters.upbit.http.error import UpbitPayloadError
 from adapters.upbit.http.error import UpbitRateLimitError
 from adapters.upbit.http.error import parse_error_response
 from adapters.upbit.http.ratelimit import UpbitRateLimiter
@@ -279,8 +280,8 @@ class UpbitHttpClient:
 
 
 def decode(decoder: msgspec.json.Decoder[Any], raw: bytes, what: str) -> Any:
-    """Decode ``raw`` with ``decoder``, raising ``UpbitError`` that names ``what`` on a bad payload."""
+    """Decode a 2xx body with ``decoder``, raising ``UpbitPayloadError`` that names ``what`` on a bad payload."""
     try:
         return decoder.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError) as e:
-        raise UpbitError(0, "bad_payload", f"{what}: {e} (body {raw[:200]!r})") from e
+        raise UpbitPayloadError(f"{what}: {e} (body {raw[:200]!r})") from e

@@ -114,6 +114,22 @@ class UpbitServerError(UpbitError):
         return True
 
 
+class UpbitPayloadError(UpbitError):
+    """
+    A 2xx answer whose body does not decode (an unexpected shape or value).
+
+    Upbit executed the request: a write took effect although its answer cannot be read, so callers treat it
+    like a lost answer (ambiguous), never as a refusal.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(0, "bad_payload", message)
+
+    @property
+    def is_ambiguous(self) -> bool:
+        return True
+
+
 class UpbitRateLimitError(UpbitClientError):
     """A 429 (back off) or 418 (blocked for ``block_secs``) answer for one rate-limit ``group``."""
 

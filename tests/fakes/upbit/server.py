@@ -182,6 +182,7 @@ class Fault:
     body: bytes | None = None
     delay: float = 0.0
     execute: bool = True
+    unreadable: bool = False  # executed, answered 2xx with a body the client's schema refuses
 
     def matches(self, method: str, path: str) -> bool:
         return self.count > 0 and self.path == path and (self.method is None or self.method == method)
@@ -339,6 +340,13 @@ class FakeUpbitServer:
         """
         self.faults.append(Fault(path, method, count, delay=secs, execute=execute))
 
+    def answer_unreadably(self, path: str, method: str | None = None) -> None:
+        """
+        Execute the next request to ``path`` but answer it with a body whose ``state`` is a value the client
+        does not know (what a change of Upbit's schema looks like to a deployed client).
+        """
+        self.faults.append(Fault(path, method, 1, unreadable=True))
+
     def add_market(
         self,
         market: str,
@@ -482,6 +490,8 @@ class FakeUpbitServer:
         headers = self._headers(record.group, left)
         try:
             result = self._dispatch(request, record)
+            if fault is not None and fault.unreadable:
+                result = {**result, "state": "reserved"}
             http_status = 201 if record.method == "POST" and record.path in ("/v1/orders", "/v1/orders/test") else 200
             response = web.Response(
                 status=http_status,
