@@ -554,8 +554,11 @@ class RiskGuard:
             g.equity_offset = Decimal(global_state.equity) - pnl
         cleared = g.roll_day(day_id, end_ns, pnl)
         if global_state is not None:
-            g.peak = max(Decimal(global_state.peak_equity), g.equity)
-            if global_state.trading_day == day_id:
+            same_day = global_state.trading_day == day_id
+            if same_day or self.limits.drawdown_window == "session":
+                # a day's drawdown is measured from that day's peak: an earlier day's peak is not restored
+                g.peak = max(Decimal(global_state.peak_equity), g.equity)
+            if same_day:
                 g.day_base = pnl - Decimal(global_state.daily_pnl)
                 if cleared:  # a daily halt of this same day stays
                     g.halted = global_state.halted

@@ -157,6 +157,25 @@ def test_drawdown_in_day_mode_resets_with_the_day() -> None:
     assert guard.evaluate(D("-1700002"), None, D(0))[0].guard is Guard.MAX_DRAWDOWN
 
 
+def test_a_restart_on_a_later_day_does_not_carry_a_day_drawdown_peak() -> None:
+    before = _guard(drawdown_window="day", max_daily_loss=None, max_drawdown=D("1000000"))
+    before.evaluate(D("300000"), None, D(0))
+    assert before.evaluate(D("-600000"), None, D(0)) == []  # 900,000 below the day's peak: within the limit
+    state = before.global_guard.snapshot(ns("2024-08-01T10:00:00Z"))
+
+    same_day = RiskGuard(before.limits, PAIRS)
+    same_day.restore(state, {}, {})
+    same_day.roll_day_if_due(ns("2024-08-01T11:00:00Z"), lambda: D(0), lambda s: D(0))
+    assert same_day.global_guard.peak == D("300000")  # the same day: its peak stays
+    assert same_day.evaluate(D("-100001"), None, D(0))[0].guard is Guard.MAX_DRAWDOWN
+
+    next_day = RiskGuard(before.limits, PAIRS)
+    next_day.restore(state, {}, {})
+    next_day.roll_day_if_due(ns("2024-08-01T16:00:00Z"), lambda: D(0), lambda s: D(0))  # 01:00 KST, Aug 2
+    assert next_day.global_guard.peak == D("-600000")  # the new day's peak starts where equity is
+    assert next_day.evaluate(D("-100001"), None, D(0)) == []
+
+
 def test_losing_close_starts_cooldowns() -> None:
     guard = _guard()
     now = ns("2024-08-01T01:00:00Z")
