@@ -609,12 +609,7 @@ class StateStore:
 
     async def _redis_pair_snapshots(self, symbols: Sequence[str] | None) -> dict[str, PairSnapshot]:
         if symbols is None:
-            keys = await self._redis.scan(self.keys.pattern(Domain.SNAPSHOT))
-            names = []
-            for key in keys:
-                parts = self.keys.parse(key)
-                if parts.symbol is not None and parts.field is None:
-                    names.append(parts.symbol)
+            names = await self._scanned_symbols(Domain.SNAPSHOT)
         else:
             names = list(symbols)
         keys = [self.keys(Domain.SNAPSHOT, s) for s in names]
@@ -734,12 +729,23 @@ class StateStore:
             symbols=symbols,
         )
 
+    async def _scanned_symbols(self, domain: Domain) -> list[str]:
+        """The symbols of this session's ``domain:symbol`` keys in Redis; any other key there is reported."""
+        symbols = []
+        for key in await self._redis.scan(self.keys.pattern(domain)):
+            try:
+                parts = self.keys.parse(key)
+                if parts.symbol is None or parts.field is not None:
+                    continue
+                self.keys(domain, parts.symbol)  # a part the key builder refuses (e.g. a space) too
+            except ValueError as e:
+                self._bad_value(f"Redis key {key!r} is not one of this store's keys ({e}); skipped")
+                continue
+            symbols.append(parts.symbol)
+        return symbols
+
     async def _redis_guard_states(self) -> dict[str | None, GuardStateSnapshot]:
-        scopes: list[str | None] = [None]
-        for key in await self._redis.scan(self.keys.pattern(Domain.GUARD)):
-            parts = self.keys.parse(key)
-            if parts.symbol is not None and parts.field is None:
-                scopes.append(parts.symbol)
+        scopes: list[str | None] = [None, *await self._scanned_symbols(Domain.GUARD)]
         keys = [self.keys(Domain.GUARD, scope) for scope in scopes]
         values = await self._redis.mget(keys)
         out: dict[str | None, GuardStateSnapshot] = {}

@@ -95,9 +95,25 @@ def test_corrupt_and_foreign_redis_values_are_reported_and_skipped(
     client.hset(eth, mapping={"foreign": "hash"})  # a foreign type under our key
     client.set(xrp, _snap("ETHUSDT", 100).to_json())  # another symbol's snapshot
     client.set(session_keys(Domain.SNAPSHOT, "DOGEUSDT"), b'{"symbol":"DOGEUSDT","status":"OPEN"}')  # no good row
+    prefix = session_keys(Domain.SNAPSHOT, "BTCUSDT").rsplit(":", 2)[0]  # arbitrage:{env}:{session}
+    foreign = [f"{prefix}:SNAPSHOT:a:b:c", f"{prefix}:SNAPSHOT:BTC USDT", f"{prefix}:GUARD:BTC USDT"]
+    for key in foreign:  # keys no store writes, under the session's prefix
+        client.set(key, b"{}", ex=60)
 
     problems: list[str] = []
     loaded = _load(make_store(session_keys, redis_url, pg_dsn, schema, problems))
+    guard_problems: list[str] = []
+    guard_store = make_store(session_keys, redis_url, pg_dsn, schema, guard_problems)
+
+    async def load_guard() -> None:
+        await guard_store.connect()
+        try:
+            await guard_store.load_guard_state()
+        finally:
+            await guard_store.close()
+
+    asyncio.run(load_guard())
+    assert any(f"Redis key '{foreign[2]}' is not one of this store's keys" in p for p in guard_problems)
 
     # Start-up did not crash; every symbol with a good copy (PostgreSQL) is restored, the corrupt one is not.
     assert loaded == good
@@ -106,6 +122,8 @@ def test_corrupt_and_foreign_redis_values_are_reported_and_skipped(
     assert f"Redis key {eth} holds a hash, not a PairSnapshot" in text
     assert f"Redis key {xrp} holds the snapshot of 'ETHUSDT'" in text
     assert f"Redis key {session_keys(Domain.SNAPSHOT, 'DOGEUSDT')}: not a PairSnapshot" in text
+    for key in foreign[:2]:
+        assert f"Redis key {key!r} is not one of this store's keys" in text
     # Good state was not overwritten: the rows are intact and Redis now holds the good values again.
     rows = pg_fetch(pg_dsn, schema, "SELECT count(*) AS n FROM position_snapshots WHERE kind = 'SNAPSHOT'")
     assert rows[0]["n"] == 4
