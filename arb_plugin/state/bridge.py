@@ -34,6 +34,7 @@ so the guard state is also published on ``GUARD_RESUME_TOPIC``, where the risk g
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import time
@@ -191,6 +192,8 @@ class StateBridge(Actor):
         self.flushes = 0  # batches handed to the writer
         self.flush_alerts = 0  # flush time alerts fired
         self.refreshes = 0  # refresh timer callbacks
+        self.session_lost: str | None = None  # why this process stopped owning its session
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -208,11 +211,16 @@ class StateBridge(Actor):
             redis_retry_secs=config.redis_retry_secs,
             on_problem=self._report,
         )
+        try:
+            self._loop = asyncio.get_running_loop()  # a live node's
+        except RuntimeError:
+            self._loop = None  # a backtest
         self.writer = StateWriter(
             self.store,
             config.heartbeat_interval_secs,
             self._report,
             renew_interval_secs=config.refresh_interval_secs,
+            on_session_lost=self._session_lost_threadsafe,
         )
         self.writer.start(config.io_timeout_secs)
         store = self.store
@@ -254,6 +262,21 @@ class StateBridge(Actor):
         self._portfolio_dirty = True
         self._live = True
         self._mark()
+
+    def _session_lost_threadsafe(self, reason: str) -> None:
+        # the writer's thread: hand over to the node's loop (a backtest has no other process to lose it to)
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._on_session_lost, reason)
+
+    def _on_session_lost(self, reason: str) -> None:
+        # Two processes must never trade one session: this one stops (its orders are handled by the node's
+        # stop), and on_stop leaves the session's row to its new owner.
+        if self.session_lost is not None:
+            return
+        self.session_lost = reason
+        self.log.error(reason)
+        self.shutdown_system(reason)
 
     def _resume(self) -> None:
         assert self.writer is not None and self.store is not None

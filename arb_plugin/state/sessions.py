@@ -158,11 +158,18 @@ async def start_session(
         return _info(row, previous)
 
 
-async def heartbeat(conn: asyncpg.Connection, session_id: str) -> bool:
-    """Refresh the heartbeat; ``False`` when the session is no longer active (e.g. marked crashed)."""
+async def heartbeat(conn: asyncpg.Connection, session_id: str, starts: int | None = None) -> bool:
+    """
+    Refresh the heartbeat of the session's ``starts``-th start (any start when ``None``).
+
+    ``False`` when this start no longer owns the session: it was marked crashed (its heartbeat lapsed), or
+    another process has resumed it since (``starts`` moved on). The caller must then stop trading it.
+    """
     result = await conn.execute(
-        "UPDATE sessions SET heartbeat_at = now() WHERE session_id = $1 AND status = 'active'",
+        "UPDATE sessions SET heartbeat_at = now() "
+        "WHERE session_id = $1 AND status = 'active' AND ($2::int IS NULL OR starts = $2)",
         session_id,
+        starts,
     )
     return result.endswith(" 1")
 
@@ -171,13 +178,21 @@ async def stop_session(
     conn: asyncpg.Connection,
     session_id: str,
     status: SessionStatus = SessionStatus.STOPPED,
-) -> None:
-    """Mark the session stopped (or crashed)."""
-    await conn.execute(
-        "UPDATE sessions SET status = $2, stopped_at = now(), heartbeat_at = now() WHERE session_id = $1",
+    starts: int | None = None,
+) -> bool:
+    """
+    Mark the session stopped (or crashed): only if the ``starts``-th start still owns it (any when ``None``).
+
+    Return whether it was marked; ``False`` when another process has resumed the session since.
+    """
+    result = await conn.execute(
+        "UPDATE sessions SET status = $2, stopped_at = now(), heartbeat_at = now() "
+        "WHERE session_id = $1 AND ($3::int IS NULL OR starts = $3)",
         session_id,
         status.value,
+        starts,
     )
+    return result.endswith(" 1")
 
 
 async def get_session(conn: asyncpg.Connection, session_id: str) -> SessionInfo | None:

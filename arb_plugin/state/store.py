@@ -807,17 +807,32 @@ class StateStore:
         return info
 
     async def heartbeat(self) -> bool:
-        """Refresh the session heartbeat (PostgreSQL) and the SESSION key's TTL (Redis)."""
+        """
+        Refresh the session heartbeat (PostgreSQL) and the SESSION key's TTL (Redis).
+
+        Return ``False`` when this process no longer owns the session (marked crashed, or resumed by another
+        process): it must stop trading it.
+        """
+        starts = self.session.starts if self.session is not None else None
         async with self.pg.acquire() as conn:
-            alive = await session_heartbeat(conn, self.session_id)
+            alive = await session_heartbeat(conn, self.session_id, starts)
         if not alive:
-            self._problem(f"session {self.session_id}: heartbeat found it no longer active")
+            self._problem(
+                f"session {self.session_id}: this process (start {starts}) no longer owns it: marked crashed "
+                "or resumed by another process",
+            )
+            return False
         if self.session is not None:
             payload = self.cached(Domain.STATE)
             if payload is not None:
                 await self.write([KeyWrite(Domain.STATE, None, None, payload)])
         return alive
 
-    async def stop_session(self, status: SessionStatus = SessionStatus.STOPPED) -> None:
+    async def stop_session(self, status: SessionStatus = SessionStatus.STOPPED) -> bool:
+        """Mark this process's session stopped; ``False`` (reported) when another process owns it now."""
+        starts = self.session.starts if self.session is not None else None
         async with self.pg.acquire() as conn:
-            await stop_session(conn, self.session_id, status)
+            marked = await stop_session(conn, self.session_id, status, starts)
+        if not marked:
+            self._problem(f"session {self.session_id}: not marked {status.value}: another process has resumed it")
+        return marked

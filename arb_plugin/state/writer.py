@@ -79,6 +79,9 @@ class StateWriter:
         Wall-clock interval at which the TTL of every live key is renewed (see ``StateStore.renew``).
     on_problem : Callable[[str], None]
         Reports write failures (the writer keeps going; rows are retried).
+    on_session_lost : Callable[[str], None], optional
+        Called (on the writer's thread) with the reason when a heartbeat finds that this process no longer
+        owns its session: whoever owns the trading must stop it.
     """
 
     def __init__(
@@ -88,8 +91,10 @@ class StateWriter:
         on_problem: Callable[[str], None],
         renew_interval_secs: float = 60.0,
         name: str = "arb-state-writer",
+        on_session_lost: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
+        self._on_session_lost = on_session_lost
         self._heartbeat_secs = heartbeat_interval_secs
         self._problem = on_problem
         self._name = name
@@ -231,6 +236,12 @@ class StateWriter:
             return
         self._next_heartbeat = now + self._heartbeat_secs
         try:
-            await self.store.heartbeat()
+            alive = await self.store.heartbeat()
         except Exception as e:
             self._problem(f"session heartbeat failed ({type(e).__name__}: {e})")
+            return
+        if not alive and self._on_session_lost is not None:
+            self._on_session_lost(
+                f"session {self.store.session_id} is no longer this process's (marked crashed after its "
+                "heartbeat lapsed, or resumed by another process): stopping",
+            )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+import asyncpg
 import msgspec
 import pytest
 import redis
@@ -194,6 +195,42 @@ def test_bridge_in_a_trading_node_writes_real_events(
         == "stopped"
     )
     client.close()
+
+
+def test_a_node_whose_session_another_process_resumed_stops(
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
+) -> None:
+    sid = session_keys.session_id
+    assert sid is not None
+
+    async def scenario() -> tuple[TradingNode, StateBridge]:
+        node = _node(sid, schema, redis_url, pg_dsn, heartbeat_interval_secs=0.2)
+        node.build()
+        task = asyncio.create_task(node.run_async())
+        bridge = _bridge(node)
+        await _until(lambda: bridge.is_running, "the bridge to start")
+        # another process resumes the session (what start_session does once A's heartbeat has lapsed)
+        conn = await asyncpg.connect(pg_dsn, server_settings={"search_path": schema})
+        try:
+            await conn.execute(
+                "UPDATE sessions SET starts = starts + 1, resumed_at = now(), heartbeat_at = now() "
+                "WHERE session_id = $1",
+                sid,
+            )
+        finally:
+            await conn.close()
+        await _until(lambda: not node.trader.is_running, "the node to stop", timeout=10)
+        await asyncio.wait_for(task, 15)
+        return node, bridge
+
+    node, bridge = asyncio.run(scenario())
+    node.dispose()
+    assert bridge.session_lost is not None and "no longer this process's" in bridge.session_lost
+    row = pg_fetch(pg_dsn, schema, "SELECT status, starts FROM sessions WHERE session_id = $1", sid)[0]
+    assert (row["status"], row["starts"]) == ("active", 2)  # left to its new owner, not marked stopped
 
 
 def test_the_trading_loop_never_waits_on_a_stalled_redis(

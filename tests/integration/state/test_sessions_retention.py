@@ -78,6 +78,23 @@ def test_session_lifecycle_heartbeat_crash_and_resume(schema: str, pg_dsn: str, 
         _run(pg_dsn, schema, lambda c: start_session(c, a, "prod", "live", None, 30))
 
 
+def test_only_the_start_that_owns_a_session_keeps_it(schema: str, pg_dsn: str, unique_id: str) -> None:
+    # Process A stalls past the timeout; process B resumes the session. A must learn it lost it, and
+    # A's stop must not mark B's session stopped.
+    sid = f"{unique_id}-owned"
+    first = _run(pg_dsn, schema, lambda c: start_session(c, sid, "dev", "live", None, 30))
+    _age_heartbeat(pg_dsn, schema, sid, 31)
+    second = _run(pg_dsn, schema, lambda c: start_session(c, sid, "dev", "live", None, 30))
+    assert (first.starts, second.starts) == (1, 2)
+
+    assert _run(pg_dsn, schema, lambda c: heartbeat(c, sid, first.starts)) is False  # A: stop trading
+    assert _run(pg_dsn, schema, lambda c: heartbeat(c, sid, second.starts)) is True
+    assert _run(pg_dsn, schema, lambda c: stop_session(c, sid, SessionStatus.STOPPED, first.starts)) is False
+    assert _run(pg_dsn, schema, lambda c: get_session(c, sid)).status is SessionStatus.ACTIVE  # B's, untouched
+    assert _run(pg_dsn, schema, lambda c: stop_session(c, sid, SessionStatus.STOPPED, second.starts)) is True
+    assert _run(pg_dsn, schema, lambda c: get_session(c, sid)).status is SessionStatus.STOPPED
+
+
 def _seed_retention(dsn: str, schema: str, uid: str) -> dict[str, str]:
     ids = {
         "active": f"{uid}-active",
