@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Mapping
+
+SESSION_ENV = "ARB_SESSION_ID"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +32,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--session-id", "--session", dest="session", default=None,
-                   help="resume this session id (default: a new session)")
+                   help=f"run (or resume) this session id (default: ${SESSION_ENV}, else a new session; a "
+                   "deployment pins it, so a restart after a crash resumes the session: open pairs, daily "
+                   "loss, halts and cooldowns)")
+
+
+def session_for(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> str | None:
+    """The session id to run: ``--session``, else ``$ARB_SESSION_ID``, else ``None`` (a new session)."""
+    return args.session or environ.get(SESSION_ENV) or None
 
 
 def run_paper(args: argparse.Namespace) -> int:
@@ -45,5 +56,5 @@ def _run(args: argparse.Namespace, mode: str, confirm_live: bool) -> int:
     from arb_plugin.settings import load_settings
 
     settings = load_settings(args.env, args.config_dir)
-    live = build_live_node(settings, TradingMode(mode), session_id=args.session, confirm_live=confirm_live)
+    live = build_live_node(settings, TradingMode(mode), session_id=session_for(args), confirm_live=confirm_live)
     return live.run()

@@ -62,6 +62,7 @@ def test_engine_environment_and_ports(compose: dict[str, Any]) -> None:
     assert env["ARB_REDIS_URL"] == "redis://redis:6379/0"
     assert env["ARB_POSTGRES_DSN"].endswith("@postgres:5432/arbitrage")
     assert env["ARB_OBSERVABILITY__HEALTH_HOST"] == "0.0.0.0"
+    assert env["ARB_SESSION_ID"] == "${ARB_SESSION_ID:-main}"  # restart: resume, not a fresh session
     assert engine["ports"] == ["127.0.0.1:8080:8080"]  # /health published on the host's loopback only
     # Secrets are never literal: each comes from the caller's environment.
     for name in ("BINANCE_API_KEY", "BINANCE_API_SECRET", "UPBIT_ACCESS_KEY", "UPBIT_SECRET_KEY"):
@@ -78,6 +79,16 @@ def test_engine_command_is_a_real_arb_command(compose: dict[str, Any]) -> None:
     assert args.command == "paper"
     migrate = build_parser().parse_args(compose["services"]["migrate"]["command"])
     assert (migrate.command, migrate.db_command, migrate.dir) == ("db", "migrate", Path("/app/migrations"))
+
+
+def test_the_session_comes_from_the_option_then_the_environment() -> None:
+    from arb_plugin.commands.live import session_for
+
+    parser = build_parser()
+    assert session_for(parser.parse_args(["paper"]), {}) is None  # a new session
+    assert session_for(parser.parse_args(["paper"]), {"ARB_SESSION_ID": "main"}) == "main"
+    assert session_for(parser.parse_args(["paper", "--session", "s1"]), {"ARB_SESSION_ID": "main"}) == "s1"
+    assert session_for(parser.parse_args(["live", "--confirm-live"]), {"ARB_SESSION_ID": ""}) is None
 
 
 def test_dockerfile(repo_root: Path) -> None:
@@ -105,6 +116,8 @@ def test_systemd_unit(repo_root: Path) -> None:
     assert service["ExecStart"] == "/opt/arb-plugin/.venv/bin/arb $ARB_COMMAND"
     assert service["KillSignal"] == "SIGINT"
     assert service["Restart"] == "on-failure"
+    text = (repo_root / "deploy" / "arbitrage.service").read_text(encoding="utf-8")
+    assert "\nEnvironment=ARB_SESSION_ID=main\n" in text  # a restart resumes the session, not a fresh one
     assert service["User"] == "arb"
     assert service["EnvironmentFile"] == "/etc/arb-plugin/arbitrage.env"
     assert unit["Install"]["WantedBy"] == "multi-user.target"
