@@ -54,6 +54,7 @@ class SessionInfo(msgspec.Struct, frozen=True):
     resumed_at: dt.datetime | None = None
     stopped_at: dt.datetime | None = None
     previous_status: SessionStatus | None = None  # set when this start resumed an existing session
+    previous_heartbeat_at: dt.datetime | None = None  # the resumed session's last heartbeat before this start
 
     @property
     def resumed(self) -> bool:
@@ -72,7 +73,11 @@ def new_session_id(now: dt.datetime | None = None) -> str:
     return f"s{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-def _info(row: asyncpg.Record, previous: SessionStatus | None = None) -> SessionInfo:
+def _info(
+    row: asyncpg.Record,
+    previous: SessionStatus | None = None,
+    previous_heartbeat_at: dt.datetime | None = None,
+) -> SessionInfo:
     return SessionInfo(
         session_id=row["session_id"],
         env=row["env"],
@@ -85,6 +90,7 @@ def _info(row: asyncpg.Record, previous: SessionStatus | None = None) -> Session
         resumed_at=row["resumed_at"],
         stopped_at=row["stopped_at"],
         previous_status=previous,
+        previous_heartbeat_at=previous_heartbeat_at,
     )
 
 
@@ -139,6 +145,7 @@ async def start_session(
         if row["env"] != env:
             raise SessionError(f"session {session_id!r} belongs to env {row['env']!r}, not {env!r}")
         previous = SessionStatus(row["status"])
+        last_heartbeat = row["heartbeat_at"]
         if previous is SessionStatus.ACTIVE:
             raise SessionActiveError(
                 f"session {session_id!r} is active in another process (heartbeat "
@@ -155,7 +162,7 @@ async def start_session(
             mode,
             config_hash,
         )
-        return _info(row, previous)
+        return _info(row, previous, last_heartbeat)
 
 
 async def heartbeat(conn: asyncpg.Connection, session_id: str, starts: int | None = None) -> bool:

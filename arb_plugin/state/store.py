@@ -512,7 +512,8 @@ class StateStore:
         """
         Newest valid row per symbol of key ``domain/symbol/field`` that Redis would still hold: written
         within the domain TTL, or (for keys a running session renews) of a session whose last heartbeat
-        is within the TTL.
+        is within the TTL. For the session this store has resumed, that is its last heartbeat before this
+        start (the start itself refreshed it).
         """
         if not symbols:
             return {}
@@ -527,8 +528,11 @@ class StateStore:
                 WHERE session_id = $1 AND kind = $2 AND kind ~ '^[A-Z]'
                   AND (symbol = ANY($3::text[]) OR (symbol IS NULL AND $4))
                   AND (created_at > now() - make_interval(secs => $5)
-                       OR ($7 AND EXISTS (SELECT 1 FROM sessions s WHERE s.session_id = $1
-                                          AND s.heartbeat_at > now() - make_interval(secs => $5))))
+                       OR ($7 AND CASE WHEN $8::timestamptz IS NOT NULL
+                                       THEN $8 > now() - make_interval(secs => $5)
+                                       ELSE EXISTS (SELECT 1 FROM sessions s WHERE s.session_id = $1
+                                                    AND s.heartbeat_at > now() - make_interval(secs => $5))
+                                  END))
             ) newest
             WHERE rn <= $6
             ORDER BY symbol, id DESC
@@ -540,6 +544,7 @@ class StateStore:
             float(domain.ttl_secs),
             PG_CANDIDATE_ROWS,
             domain not in _NOT_RENEWED,
+            self.session.previous_heartbeat_at if self.session is not None else None,
         )
         out: dict[Any, T] = {}
         for row in rows:

@@ -262,3 +262,50 @@ def test_bridge_config_from_settings_carries_no_secret() -> None:
         "ARB_POSTGRES_DSN",
         "ARB_REDIS_URL",
     )
+
+
+@pytest.mark.parametrize(("down_for", "resumed"), [("7 days", False), ("2 hours", True)])
+def test_a_resumed_session_gets_pg_snapshots_only_within_their_ttl(
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
+    down_for: str,
+    resumed: bool,
+) -> None:
+    # A session that crashed `down_for` ago, its Redis keys long expired: its last SNAPSHOT row (written a
+    # day before it crashed, renewed in Redis while it ran) is resumed only within SNAPSHOT's 86,400 s,
+    # counted from the session's last heartbeat, not from the resuming start's own.
+    sid = session_keys.session_id
+    snap = _snap("BTCUSDT", 100)
+    pg_fetch(
+        pg_dsn,
+        schema,
+        f"""
+        INSERT INTO sessions (session_id, env, mode, status, started_at, heartbeat_at)
+        VALUES ($1, 'dev', 'live', 'crashed', now() - interval '30 days', now() - interval '{down_for}')
+        """,
+        sid,
+    )
+    pg_fetch(
+        pg_dsn,
+        schema,
+        f"""
+        INSERT INTO position_snapshots (session_id, created_at, symbol, kind, data)
+        VALUES ($1, now() - interval '{down_for}' - interval '1 day', 'BTCUSDT', 'SNAPSHOT', $2::jsonb)
+        """,
+        sid,
+        snap.to_json().decode(),
+    )
+    store = make_store(session_keys, redis_url, pg_dsn, schema)
+
+    async def run() -> dict[str, PairSnapshot]:
+        await store.connect()
+        try:
+            info = await store.start_session("live", None, 30)  # the bridge's order: start, then resume
+            assert info.resumed and info.previous_heartbeat_at is not None
+            return await store.load_pair_snapshots()
+        finally:
+            await store.close()
+
+    assert asyncio.run(run()) == ({"BTCUSDT": snap} if resumed else {})
