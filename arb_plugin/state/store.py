@@ -29,6 +29,7 @@ Bad values (a corrupt or foreign value under our keys, a row that does not valid
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import logging
 import math
@@ -399,15 +400,41 @@ class StateStore:
             raise pg_error
 
     async def insert_rows(self, rows: Sequence[SnapshotRow]) -> None:
-        """COPY ``rows`` (after any rows kept from a failed earlier call)."""
+        """
+        COPY ``rows`` (after any rows kept from a failed earlier call).
+
+        A batch PostgreSQL refuses for a value in it (``DataError``: e.g. a ``\\u0000`` that ``jsonb`` does not
+        take) is split until the refused rows are found; each is kept as an ``unstorable`` row holding its
+        exact bytes (base64) and reported, and every other row is written. Any other failure keeps the rows
+        not written yet for the next call and re-raises.
+        """
         batch = self._pending_rows + list(rows)
         self._pending_rows = []
+        unwritten = [batch]  # parts not written yet, in order: the whole batch, or halves of a refused one
         try:
             async with self.pg.acquire() as conn:
-                await copy_rows(conn, self.session_id, batch, self.schema)
+                while unwritten:
+                    part = unwritten[0]
+                    try:
+                        await copy_rows(conn, self.session_id, part, self.schema)
+                    except asyncpg.DataError as e:
+                        if len(part) > 1:
+                            half = len(part) // 2
+                            unwritten[0:1] = [part[:half], part[half:]]
+                            continue
+                        await copy_rows(conn, self.session_id, [self._unstorable(part[0], e)], self.schema)
+                    unwritten.pop(0)
         except Exception:
-            self._pending_rows = batch
+            self._pending_rows = [row for part in unwritten for row in part]
             raise
+
+    def _unstorable(self, row: SnapshotRow, error: Exception) -> SnapshotRow:
+        self._bad_value(
+            f"{row.table.value} row ({row.kind} {row.symbol}) refused by PostgreSQL ({error}); kept as an "
+            "'unstorable' row with its bytes in base64",
+        )
+        data = msgspec.json.encode({"unstorable": base64.b64encode(row.data).decode(), "error": str(error)[:500]})
+        return row._replace(data=data)
 
     async def flush_pending_rows(self) -> None:
         if self._pending_rows and self._pg is not None:

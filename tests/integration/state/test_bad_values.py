@@ -6,7 +6,9 @@ with the key/row and skipped; start-up does not crash and good state is not over
 from __future__ import annotations
 
 import asyncio
+import base64
 
+import msgspec
 import pytest
 import redis
 
@@ -16,6 +18,8 @@ from arb_plugin.events import PairSnapshot
 from arb_plugin.events import PairStatus
 from arb_plugin.state.keys import Domain
 from arb_plugin.state.keys import KeyBuilder
+from arb_plugin.state.records import SnapshotTable
+from arb_plugin.state.records import event_row
 from arb_plugin.state.store import StateStore
 from arb_plugin.state.validate import InvalidStateValue
 from arb_plugin.state.validate import decode_pair_snapshot
@@ -309,3 +313,40 @@ def test_a_resumed_session_gets_pg_snapshots_only_within_their_ttl(
             await store.close()
 
     assert asyncio.run(run()) == ({"BTCUSDT": snap} if resumed else {})
+
+
+def test_a_row_postgresql_refuses_is_kept_as_unstorable_and_blocks_no_other(
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
+) -> None:
+    # jsonb refuses \u0000: the row is isolated, the good rows of its batch and of later batches are written
+    bad_bytes = msgspec.json.encode({"detail": "venue said \x00"})
+    problems: list[str] = []
+    store = make_store(session_keys, redis_url, pg_dsn, schema, problems)
+    good = [_snap("BTCUSDT", ts) for ts in (10, 11, 12)]
+
+    async def run() -> int:
+        await store.connect()
+        try:
+            rows = [event_row(SnapshotTable.POSITION, f"event{i}", b'{"i":%d}' % i, "BTCUSDT", i) for i in range(5)]
+            rows.insert(2, event_row(SnapshotTable.POSITION, "leg_risk_detail", bad_bytes, "BTCUSDT", 99))
+            await store.write([], rows)  # does not raise: the refused value is not an outage
+            for snap in good:
+                await store.write([store.pair_snapshot_write(snap)])
+            return store.pending_rows
+        finally:
+            await store.close()
+
+    assert asyncio.run(run()) == 0
+    rows = pg_fetch(
+        pg_dsn, schema, "SELECT kind, data FROM position_snapshots WHERE session_id = $1 ORDER BY id",
+        session_keys.session_id,
+    )
+    assert [r["kind"] for r in rows] == [
+        "event0", "event1", "leg_risk_detail", "event2", "event3", "event4", "SNAPSHOT", "SNAPSHOT", "SNAPSHOT",
+    ]
+    kept = msgspec.json.decode(rows[2]["data"])
+    assert base64.b64decode(kept["unstorable"]) == bad_bytes  # nothing lost: the exact bytes
+    assert any("leg_risk_detail BTCUSDT) refused by PostgreSQL" in p for p in problems)
