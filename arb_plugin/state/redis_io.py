@@ -28,8 +28,31 @@ from typing import Any
 
 import redis.asyncio as aredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import MasterDownError
+from redis.exceptions import OutOfMemoryError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+
+class RedisWritesRefused(RedisConnectionError):
+    """
+    Redis answers but refuses writes for a state of its own (``OOM`` at ``maxmemory``, ``MISCONF`` after a
+    failed save on a full disk, ``READONLY`` replica, ...): for the store it is unavailable, like an
+    unreachable Redis, and writes go to PostgreSQL until it takes them again.
+    """
+
+
+# error codes of a Redis that refuses writes for its own state (not for the command)
+_UNAVAILABLE_CODES = ("OOM ", "MISCONF ", "READONLY ", "LOADING ", "MASTERDOWN ", "NOREPLICAS ", "BUSY ")
+_UNAVAILABLE_TYPES = (OutOfMemoryError, ReadOnlyError, MasterDownError)
+
+
+def _refusal(error: str) -> Exception:
+    # the error line of a refused batch as the exception the store acts on
+    if error.startswith(_UNAVAILABLE_CODES):
+        return RedisWritesRefused(error)
+    return ResponseError(error)
 
 # Errors that mean "Redis is unreachable" (as opposed to a bad command or a foreign value).
 REDIS_DOWN_ERRORS: tuple[type[BaseException], ...] = (
@@ -143,7 +166,8 @@ class RedisIO:
         ``overlap``, when given, is called once while Redis works on the first batch (after it is sent,
         before its reply is awaited): CPU work the caller needs anyway, taken off the round trip.
 
-        Raises one of :data:`REDIS_DOWN_ERRORS` when Redis is unreachable, ``ResponseError`` when Redis
+        Raises one of :data:`REDIS_DOWN_ERRORS` when Redis is unreachable or refuses writes for its own state
+        (:class:`RedisWritesRefused`: out of memory, a failed save, a read-only replica), ``ResponseError`` when Redis
         refuses a command (the batch is then not written, or not entirely).
         """
         async with self._write_lock:
@@ -183,7 +207,7 @@ class RedisIO:
             await conn.disconnect()  # reconnects on the next send
             raise
         await conn.disconnect()  # replies may be left unread: never reuse the stream
-        raise ResponseError(error)
+        raise _refusal(error)
 
     @staticmethod
     def _stream(conn: Any) -> asyncio.StreamReader | None:
@@ -221,12 +245,17 @@ class RedisIO:
     async def _read_parsed(conn: Any, n: int) -> str | None:
         # The n + 2 replies parsed by redis-py (slower, same outcome): None when MULTI, every SET and EXEC
         # succeeded, else the first error (a refused command raises ResponseError here).
-        for _ in range(n + 1):  # MULTI's +OK, then +QUEUED per SET
-            await conn.read_response(disable_decoding=True)
-        results = await conn.read_response(disable_decoding=True)  # EXEC: one reply per SET
+        try:
+            for _ in range(n + 1):  # MULTI's +OK, then +QUEUED per SET
+                await conn.read_response(disable_decoding=True)
+            results = await conn.read_response(disable_decoding=True)  # EXEC: one reply per SET
+        except _UNAVAILABLE_TYPES as e:
+            raise RedisWritesRefused(f"{type(e).__name__}: {e}") from e
         if not isinstance(results, list) or len(results) != n:
             return f"unexpected EXEC reply: {results!r:.200}"
         error = next((r for r in results if isinstance(r, Exception)), None)
+        if isinstance(error, _UNAVAILABLE_TYPES):
+            raise RedisWritesRefused(f"{type(error).__name__}: {error}")
         return None if error is None else str(error)
 
     async def mget(self, keys: Sequence[str]) -> list[bytes | None]:

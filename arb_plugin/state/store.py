@@ -246,7 +246,7 @@ class StateStore:
     def _redis_unreachable(self, error: BaseException) -> None:
         if self._redis_up:
             self._problem(
-                f"Redis unreachable ({type(error).__name__}: {error}); writes go to PostgreSQL "
+                f"Redis unreachable or refusing writes ({type(error).__name__}: {error}); writes go to PostgreSQL "
                 f"until it answers again (probing every {self._retry_secs} s)",
             )
         if self._redis_up:

@@ -179,3 +179,50 @@ def test_redis_down_at_start_then_appears(
         client.close()
     finally:
         server.kill()
+
+
+def test_a_redis_that_refuses_writes_is_treated_as_down(
+    tmp_path, schema: str, pg_dsn: str, session_keys: KeyBuilder
+) -> None:
+    # Redis answers but refuses every write (OOM at maxmemory; MISCONF on a full disk alike): the key
+    # values go to PostgreSQL, a resume does not fail on healing Redis, and Redis is re-seeded once it
+    # takes writes again.
+    server = RedisServer(tmp_path)
+    server.start()
+    client = server.client()
+    problems: list[str] = []
+    first = make_store(session_keys, server.url, pg_dsn, schema, problems, redis_retry_secs=0.05)
+    snap1 = PairSnapshot(symbol="BTCUSDT", status=PairStatus.OPEN, ts_event=1, quantity="0.1")
+    snap2 = PairSnapshot(symbol="BTCUSDT", status=PairStatus.OPEN, ts_event=2, quantity="0.2")
+
+    async def run() -> dict[str, PairSnapshot]:
+        await first.connect()
+        await first.start_session("live", None, 30)
+        await first.write([first.pair_snapshot_write(snap1)])
+        client.config_set("maxmemory", "1")  # every write refused from now on, reads still answered
+        await first.write([first.pair_snapshot_write(snap2), KeyWrite(Domain.PORTFOLIO, None, None, b'{"pnl":"1"}')])
+        assert not first.redis_available
+        await first.close()
+        second = make_store(session_keys, server.url, pg_dsn, schema, problems, redis_retry_secs=0.05)
+        await second.connect()
+        try:
+            loaded = await second.load_pair_snapshots()  # PostgreSQL is newer: healing Redis is refused
+            client.config_set("maxmemory", "0")
+            await asyncio.sleep(0.06)
+            await second.maintain()
+            assert second.redis_available
+        finally:
+            await second.close()
+        return loaded
+
+    try:
+        assert asyncio.run(run()) == {"BTCUSDT": snap2}
+        rows = pg_fetch(
+            pg_dsn, schema, "SELECT kind FROM session_snapshots WHERE session_id = $1", session_keys.session_id
+        )
+        assert "PORTFOLIO" in {r["kind"] for r in rows}  # the refused key value is in PostgreSQL
+        assert any("RedisWritesRefused: OOM command not allowed" in p for p in problems)
+        assert decode_pair_snapshot(client.get(session_keys(Domain.SNAPSHOT, "BTCUSDT"))) == snap2  # re-seeded
+    finally:
+        client.close()
+        server.kill()
