@@ -24,11 +24,13 @@ takes the queue, exactly as without inline dispatch.) An exception is handled as
 engine's ``_handle_queue_exception``: logged, then a graceful shutdown when so configured): a bug in a
 handler never surfaces in the WebSocket client that delivered the frame.
 
-What stays queued: execution and risk *events* (fills, order state) and data commands/requests; adapters'
-network I/O stays in its own tasks (a live execution client's ``submit_order`` schedules the HTTP request).
-The order of events relative to commands is the one a backtest has: a command issued while handling a
-quote runs before the next message is taken, and an ``OrderDenied`` reaches the strategy while its
-``submit_order`` call is still on the stack - exactly as in ``BacktestEngine``, where the strategy is tested.
+One event is run inline too: ``OrderDenied`` on ``ExecEngine.process``, which the risk engine sends while
+the strategy's ``submit_order`` is still on the stack. The strategy then sees its order denied before
+``submit_order`` returns - exactly as in ``BacktestEngine``, where it is tested: a denied first leg stops the
+second. (A denied order was never submitted, so no other event of it can be queued: the denial may pass the
+queue.) What stays queued: every other execution event (fills, order state), risk events and data
+commands/requests; adapters' network I/O stays in its own tasks (a live execution client's ``submit_order``
+schedules the HTTP request). A command issued while handling a quote runs before the next message is taken.
 The trade-off: a slow strategy handler now delays the reading of the socket that delivered the quote, as it
 delayed the queue's task before (same thread); nothing else changes.
 """
@@ -44,6 +46,7 @@ from typing import Any
 from nautilus_trader.live.data_engine import LiveDataEngine
 from nautilus_trader.live.execution_engine import LiveExecutionEngine
 from nautilus_trader.live.risk_engine import LiveRiskEngine
+from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.system.kernel import NautilusKernel
 
 _running_loop = asyncio._get_running_loop  # the C accessor asyncio itself uses (None off a loop thread)
@@ -78,7 +81,9 @@ class InlineDispatch:
         handle: Callable[[Any], None],
         qsize: Callable[[], int],
         queue_name: str,
+        only: type | None = None,
     ) -> None:
+        # only: inline only messages of this type, whatever the queue holds (see the module docstring)
         loop = self.kernel.loop
         inline = self.inline
         queued = self.queued
@@ -87,7 +92,11 @@ class InlineDispatch:
         on_error = engine._handle_queue_exception
 
         def dispatch(message: Any) -> None:
-            if _running_loop() is loop and engine.is_running and not qsize():
+            if (
+                _running_loop() is loop
+                and engine.is_running
+                and (type(message) is only if only is not None else not qsize())
+            ):
                 inline[endpoint] += 1
                 try:
                     handle(message)
@@ -105,7 +114,7 @@ class InlineDispatch:
 
 def install_inline_dispatch(kernel: NautilusKernel) -> InlineDispatch:
     """
-    Run the data, risk-command and execution-command endpoints of a built live kernel inline.
+    Run the data, risk-command and execution-command endpoints (and ``OrderDenied``) of a built live kernel inline.
 
     Call it after the node is built and after :func:`arb_plugin.risk.gate.install_risk_guard` (which replaces
     the risk engine), before the node starts.
@@ -144,5 +153,14 @@ def install_inline_dispatch(kernel: NautilusKernel) -> InlineDispatch:
         execution._execute_command,
         execution.cmd_qsize,
         "command",
+    )
+    dispatch._install(
+        "ExecEngine.process",
+        execution,
+        execution.process,
+        execution._handle_event_with_tracking,
+        execution.evt_qsize,
+        "event",
+        only=OrderDenied,
     )
     return dispatch

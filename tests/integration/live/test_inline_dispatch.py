@@ -12,10 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from nautilus_trader.config import LiveRiskEngineConfig
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 from nautilus_trader.trading.strategy import Strategy
@@ -23,11 +26,17 @@ from nautilus_trader.trading.strategy import Strategy
 from arb_plugin.events import OrderIntent
 from arb_plugin.events import order_tags
 from arb_plugin.nodes.dispatch import install_inline_dispatch
+from arb_plugin.pairs import ArbitragePairConfig
 from arb_plugin.risk.gate import install_risk_guard
+from arb_plugin.strategy import ArbitrageStrategy
+from arb_plugin.strategy import ArbitrageStrategyConfig
 from tests.integration.risk.harness import BTC_B
+from tests.integration.risk.harness import BTC_U
+from tests.integration.risk.harness import FX
 from tests.integration.risk.harness import INSTRUMENTS
 from tests.integration.risk.harness import PAIRS
 from tests.integration.risk.harness import no_limits
+from tests.integration.risk.harness import seed_live_cache
 from tests.support import clientless_node_config
 
 pytestmark = pytest.mark.integration
@@ -151,3 +160,56 @@ def test_refuses_a_running_or_backtest_kernel() -> None:
             install_inline_dispatch(engine.kernel)
     finally:
         engine.dispose()
+
+
+class _Feeder(Strategy):
+    """Sends one quote per instrument from the loop thread (as a WebSocket frame handler does), then stops."""
+
+    def __init__(self, node: TradingNode, quotes: list[tuple[InstrumentId, str, str]]) -> None:
+        super().__init__(StrategyConfig(strategy_id="Feeder-001"))
+        self.node = node
+        self.quotes = quotes
+
+    def on_start(self) -> None:
+        self.node.kernel.loop.call_later(0.05, self._feed)
+        self.clock.set_time_alert_ns("stop", self.clock.timestamp_ns() + 400_000_000, lambda _: self.node.stop())
+
+    def _feed(self) -> None:
+        size = Quantity.from_str("10")
+        for instrument_id, bid, ask in self.quotes:
+            ts = self.clock.timestamp_ns()
+            quote = QuoteTick(instrument_id, Price.from_str(bid), Price.from_str(ask), size, size, ts, ts)
+            self.msgbus.send("DataEngine.process", quote)
+
+
+def test_a_denied_first_leg_stops_the_second_in_a_live_node() -> None:
+    # The Upbit leg goes first and is denied (over NautilusTrader's max notional): its OrderDenied must
+    # reach the strategy before submit_order returns, as in a backtest, so the Binance leg is never sent.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    risk = LiveRiskEngineConfig(graceful_shutdown_on_exception=True, max_notional_per_order={str(BTC_U): 100_000})
+    node = TradingNode(clientless_node_config(risk_engine=risk), loop=loop)
+    arb = ArbitrageStrategy(
+        ArbitrageStrategyConfig(
+            pairs=[ArbitragePairConfig(binance_instrument_id=BTC_B, upbit_instrument_id=BTC_U, fx_instrument_id=FX)],
+            trade_size=Decimal("0.01"),
+        ),
+    )
+    node.trader.add_strategy(arb)
+    quotes = [(FX, "1399", "1401"), (BTC_B, "59999.00", "60001.00"), (BTC_U, "85000000", "85005000")]
+    node.trader.add_strategy(_Feeder(node, quotes))
+    node.build()
+    try:
+        install_risk_guard(node, no_limits(max_position_size=Decimal("1000000000")), PAIRS)
+        dispatch = install_inline_dispatch(node.kernel)
+        seed_live_cache(node.kernel.cache)
+        node.run()
+        orders = [o for o in node.kernel.cache.orders() if o.strategy_id == arb.id]
+        assert [(o.instrument_id, o.status) for o in orders] == [(BTC_U, OrderStatus.DENIED)]
+        assert arb.counters["entries"] == 1 and arb.counters["second_leg_skipped"] == 1
+        assert dispatch.inline["ExecEngine.process"] == 1  # the denial, on submit_order's stack
+    finally:
+        node.kernel.cancel_all_tasks()
+        node.dispose()
+        asyncio.set_event_loop(None)
+        loop.close()
