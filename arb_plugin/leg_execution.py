@@ -163,17 +163,22 @@ class LegExecution:
             pair.binance_instrument if event.instrument_id == pair.binance_instrument.id else pair.upbit_instrument
         )
         px = event.last_px.as_decimal()
-        fee = self._fee_in_quote(event, instrument, px)
         krw_per_quote = Decimal(1) if instrument.quote_currency == KRW else pair.fx_rate()
-        pair.book.apply_fill(event.client_order_id.value, event.last_qty.as_decimal(), px, fee, krw_per_quote)
+        fee_base = Decimal(0)
+        if event.commission.currency == instrument.base_currency:
+            # taken from the base bought: the leg holds less than it traded. An entry's is in what the exit
+            # sells (so not valued again); an exit's leaves the venue short of it after the round trip (valued)
+            fee_base = event.commission.as_decimal()
+            fee = fee_base * px if pair.book.status is PairStatus.EXITING else Decimal(0)
+        else:
+            fee = self._fee_in_quote(event, instrument)
+        pair.book.apply_fill(event.client_order_id.value, event.last_qty.as_decimal(), px, fee, krw_per_quote, fee_base)
         self._maybe_resolve(pair)
 
-    def _fee_in_quote(self, event: OrderFilled, instrument: Instrument, px: Decimal) -> Decimal:
+    def _fee_in_quote(self, event: OrderFilled, instrument: Instrument) -> Decimal:
         commission = event.commission
         if commission.currency == instrument.quote_currency:
             return commission.as_decimal()
-        if commission.currency == instrument.base_currency:
-            return commission.as_decimal() * px
         self.log.warning(f"commission {commission} in a third currency is not valued in pair PnL")
         return Decimal(0)
 

@@ -50,11 +50,22 @@ class LegOrder:
 
 @dataclass(slots=True)
 class VenueLeg:
-    """What one venue holds for the pair (signed base quantity) and its average entry price."""
+    """
+    What one venue holds for the pair (signed base quantity) and its average entry price.
+
+    ``fee_base`` is the base asset paid in commissions in the current phase (Binance spot without BNB takes
+    a buy's fee in the bought asset): the leg holds that much less than it traded.
+    """
 
     instrument_id: str
     quantity: Decimal = ZERO
     avg_px: Decimal = ZERO
+    fee_base: Decimal = ZERO
+
+    @property
+    def traded(self) -> Decimal:
+        """The signed quantity the phase's fills traded (held plus the base paid in fees)."""
+        return self.quantity + self.fee_base
 
     def apply(self, signed_qty: Decimal, price: Decimal) -> None:
         """Book a fill: adding to the position moves the average, reducing keeps it."""
@@ -89,18 +100,19 @@ class PairBook:
     # -- derived ------------------------------------------------------------------------------------------
     @property
     def unhedged(self) -> Decimal:
-        """Signed base quantity not matched across the venues (``+``: long overall)."""
-        return self.binance.quantity + self.upbit.quantity
+        """Signed base quantity not matched across the venues (``+``: long overall), as traded."""
+        return self.binance.traded + self.upbit.traded
 
     @property
     def hedged(self) -> Decimal:
-        """Base quantity held long on one venue and short on the other."""
-        b, u = self.binance.quantity, self.upbit.quantity
+        """Base quantity traded long on one venue and short on the other."""
+        b, u = self.binance.traded, self.upbit.traded
         return min(abs(b), abs(u)) if (b > 0 > u) or (u > 0 > b) else ZERO
 
     @property
     def is_flat(self) -> bool:
-        return self.binance.quantity == 0 and self.upbit.quantity == 0
+        """Nothing left to trade back: every leg's fills net to zero (a fee paid in base is not a position)."""
+        return self.binance.traded == 0 and self.upbit.traded == 0
 
     @property
     def has_open_orders(self) -> bool:
@@ -110,11 +122,20 @@ class PairBook:
         return self.binance if venue == "BINANCE" else self.upbit
 
     def targets(self) -> tuple[Decimal, Decimal]:
-        """The ``(binance, upbit)`` quantities the current phase aims for."""
+        """
+        The ``(binance, upbit)`` quantities the current phase aims for, as held: what its fills trade less
+        the base paid in fees (an exit sells what a leg holds, not what it bought).
+        """
         if self.status is PairStatus.EXITING or self.direction is None:
-            return ZERO, ZERO
-        q = self.target_qty
-        return (q, -q) if self.direction is Direction.BUY_BINANCE else (-q, q)
+            b, u = ZERO, ZERO
+        else:
+            q = self.target_qty
+            b, u = (q, -q) if self.direction is Direction.BUY_BINANCE else (-q, q)
+        return b - self.binance.fee_base, u - self.upbit.fee_base
+
+    def _new_phase_fees(self) -> None:
+        self.binance.fee_base = ZERO
+        self.upbit.fee_base = ZERO
 
     # -- transitions --------------------------------------------------------------------------------------
     def start_entry(self, direction: Direction, quantity: Decimal, edge_bps: Decimal | None, ts: int) -> None:
@@ -125,6 +146,7 @@ class PairBook:
         self.entry_ts = ts
         self.retries = 0
         self.trip_flow_krw = ZERO
+        self._new_phase_fees()
 
     def open(self, quantity: Decimal) -> None:
         self.status = PairStatus.OPEN
@@ -134,6 +156,7 @@ class PairBook:
     def start_exit(self) -> None:
         self.status = PairStatus.EXITING
         self.retries = 0
+        self._new_phase_fees()  # the entry's base fees are in what the legs hold: the exit sells that
 
     def abort(self) -> None:
         """Back to FLAT after an entry in which nothing was traded."""
@@ -156,6 +179,9 @@ class PairBook:
         self.entry_ts = None
         self.trip_flow_krw = ZERO
         self.retries = 0
+        for leg in (self.binance, self.upbit):  # what an exit's base fee took is a cost (in the PnL), not a position
+            leg.quantity = leg.traded
+            leg.fee_base = ZERO
         return pnl
 
     def track(self, order: LegOrder) -> None:
@@ -168,6 +194,7 @@ class PairBook:
         price: Decimal,
         fee_quote: Decimal,
         krw_per_quote: Decimal,
+        fee_base: Decimal = ZERO,
     ) -> LegOrder | None:
         """
         Book a fill of one of the pair's orders.
@@ -177,15 +204,19 @@ class PairBook:
         quantity, price : Decimal
             Filled base quantity and price (the order's quote currency).
         fee_quote : Decimal
-            Commission in the quote currency.
+            Commission valued in the quote currency (what the round trip's PnL counts).
         krw_per_quote : Decimal
             1 for a KRW leg; the FX rate at fill time for a USDT leg.
+        fee_base : Decimal, default 0
+            Commission taken in the base asset: the leg holds that much less than it traded.
         """
         order = self.working.get(client_order_id)
         if order is None:
             return None
         signed = quantity if order.side == "BUY" else -quantity
-        self.leg(order.venue).apply(signed, price)
+        leg = self.leg(order.venue)
+        leg.apply(signed - fee_base, price)
+        leg.fee_base += fee_base
         order.filled += quantity
         flow = (-price * quantity if order.side == "BUY" else price * quantity) - fee_quote
         self.trip_flow_krw += flow * krw_per_quote
