@@ -361,7 +361,19 @@ class StateBridge(Actor):
             instrument_id = InstrumentId.from_str(leg.instrument_id)
             if instrument_id not in self._instrument_pair:
                 self._learn(instrument_id, snapshot.symbol)
+        # A pair's state changes when orders go out or end (a few times a minute): it is handed to the
+        # writer now, not after flush_interval_ms, so a crash right after orders are sent resumes a state
+        # that lists them (otherwise the last written state would not know them)
+        self._submit_pending()
         self._mark()
+
+    def _submit_pending(self) -> None:
+        # the writes pending so far, in order, as they are (the derived summaries wait for the timed flush)
+        if self.writer is None or not self._live or not self._batch:
+            return
+        batch, self._batch = self._batch, Batch()
+        self.writer.submit(batch)
+        self.flushes += 1
 
     def _on_pair_closed(self, closed: PairClosed) -> None:
         self._batch.add_row(

@@ -197,6 +197,38 @@ def test_bridge_in_a_trading_node_writes_real_events(
     client.close()
 
 
+def test_a_pair_state_is_written_at_once_not_after_the_flush_interval(
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
+) -> None:
+    # The state that lists a pair's orders must be in the store right after the orders go out: a crash
+    # before the next timed flush (here a minute away) would otherwise resume a state that does not know them.
+    sid = session_keys.session_id
+    assert sid is not None
+    client = redis.Redis.from_url(redis_url)
+    key = session_keys(Domain.SNAPSHOT, "BTCUSDT")
+
+    async def scenario() -> TradingNode:
+        node = _node(sid, schema, redis_url, pg_dsn, flush_interval_ms=60_000)
+        node.build()
+        task = asyncio.create_task(node.run_async())
+        bridge = _bridge(node)
+        await _until(lambda: bridge.is_running, "the bridge to start")
+        snap = PairSnapshot(symbol="BTCUSDT", status=PairStatus.ENTERING, ts_event=5, quantity="0.01")
+        node.kernel.msgbus.publish(PAIR_STATE_TOPIC, snap)
+        # well before the 60 s flush: written on the state change
+        await _until(lambda: client.exists(key) == 1, "the SNAPSHOT key", timeout=20)
+        assert decode_pair_snapshot(client.get(key)) == snap
+        await node.stop_async()
+        await asyncio.wait_for(task, 15)
+        return node
+
+    asyncio.run(scenario()).dispose()
+    client.close()
+
+
 def test_a_node_whose_session_another_process_resumed_stops(
     schema: str,
     pg_dsn: str,
