@@ -245,6 +245,7 @@ class LegExecution:
                 self._exit(pair, ts, "flatten")
             return
         if book.is_flat:
+            pair.want_exit = False  # a flatten asked for while entering: nothing is left to exit
             if book.trip_flow_krw == 0:
                 book.abort()
                 self.log.warning(f"{pair.symbol} entry not filled on either leg: {'; '.join(failures) or 'no fill'}")
@@ -304,6 +305,7 @@ class LegExecution:
             book.open(book.hedged)
             pair.new_phase()
         else:
+            pair.want_exit = False
             self._close(pair, ts, "unwound" if book.status is PairStatus.ENTERING else pair.exit_reason)
 
     def _close(self, pair: PairRuntime, ts: int, reason: str) -> None:

@@ -126,6 +126,33 @@ def test_second_leg_denied_unwinds_the_first():
         engine.dispose()
 
 
+def test_a_flatten_asked_for_while_entering_ends_with_an_unwound_entry():
+    # A guard asks to flatten while the entry's legs are out; the entry is unwound (its second leg is
+    # denied): the request is spent, and the next entry is not exited at once because of it.
+    from nautilus_trader.model.events import OrderInitialized
+
+    from arb_plugin.events import FLATTEN_TOPIC
+    from arb_plugin.events import FlattenRequest
+
+    risk = RiskEngineConfig(max_notional_per_order={"BTCUSDT.BINANCE": 100})
+    engine = binance_priced(make_engine(risk=risk))
+    asked: list[str] = []
+
+    def on_order(event: object) -> None:
+        if isinstance(event, OrderInitialized) and not asked:
+            asked.append(event.client_order_id.value)
+            engine.kernel.msgbus.publish(FLATTEN_TOPIC, FlattenRequest("test: halted while entering", event.ts_init))
+
+    engine.kernel.msgbus.subscribe("events.order.*", on_order)
+    engine, strategy, recorder = run_strategy(START, END, engine=engine)
+    try:
+        assert asked and recorder.closed[0].reason == "unwound"
+        assert not strategy._pairs["BTCUSDT"].want_exit
+        assert "flatten" not in [c.reason for c in recorder.closed]
+    finally:
+        engine.dispose()
+
+
 def test_second_leg_denied_rehedge_policy_retries_then_unwinds():
     risk = RiskEngineConfig(max_notional_per_order={"BTCUSDT.BINANCE": 100})
     config = strategy_config(leg_risk_policy="rehedge", max_rehedge_attempts=2)
