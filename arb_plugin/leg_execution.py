@@ -159,21 +159,33 @@ class LegExecution:
         pair = self._order_pairs.get(event.client_order_id.value)
         if pair is None:
             return
+        self._book_fill(pair, event, event.last_qty.as_decimal())
+        self._maybe_resolve(pair)
+
+    def _book_fill(self, pair: PairRuntime, event: OrderFilled, qty: Decimal) -> None:
+        """Book ``qty`` of ``event`` (all of it, or the part a resume has not booked yet) into the pair."""
         instrument = (
             pair.binance_instrument if event.instrument_id == pair.binance_instrument.id else pair.upbit_instrument
         )
         px = event.last_px.as_decimal()
-        krw_per_quote = Decimal(1) if instrument.quote_currency == KRW else pair.fx_rate()
+        share = qty / event.last_qty.as_decimal()  # of the fill's commission
         fee_base = Decimal(0)
         if event.commission.currency == instrument.base_currency:
             # taken from the base bought: the leg holds less than it traded. An entry's is in what the exit
             # sells (so not valued again); an exit's leaves the venue short of it after the round trip (valued)
-            fee_base = event.commission.as_decimal()
+            fee_base = event.commission.as_decimal() * share
             fee = fee_base * px if pair.book.status is PairStatus.EXITING else Decimal(0)
         else:
-            fee = self._fee_in_quote(event, instrument)
-        pair.book.apply_fill(event.client_order_id.value, event.last_qty.as_decimal(), px, fee, krw_per_quote, fee_base)
-        self._maybe_resolve(pair)
+            fee = self._fee_in_quote(event, instrument) * share
+        client_order_id = event.client_order_id.value
+        if instrument.quote_currency == KRW:
+            pair.book.apply_fill(client_order_id, qty, px, fee, Decimal(1), fee_base)
+        elif pair.fx.ref_mid2:
+            pair.book.apply_fill(client_order_id, qty, px, fee, pair.fx_rate(), fee_base)
+        else:  # no FX rate yet (a resume in a new process): the USDT flow is valued at the first rate
+            order = pair.book.apply_fill(client_order_id, qty, px, fee, Decimal(0), fee_base)
+            if order is not None:
+                pair.book.unvalued_quote_flow += (-px * qty if order.side == "BUY" else px * qty) - fee
 
     def _fee_in_quote(self, event: OrderFilled, instrument: Instrument) -> Decimal:
         commission = event.commission

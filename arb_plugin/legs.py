@@ -94,6 +94,7 @@ class PairBook:
     working: dict[str, LegOrder] = field(default_factory=dict)
     retries: int = 0
     trip_flow_krw: Decimal = ZERO
+    unvalued_quote_flow: Decimal = ZERO  # USDT cash flows booked before any FX rate was known (a restart)
     realized_pnl_krw: Decimal = ZERO
     round_trips: int = 0
 

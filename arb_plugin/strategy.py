@@ -38,6 +38,7 @@ from nautilus_trader.model.currencies import KRW
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.identifiers import Venue
@@ -351,6 +352,10 @@ class ArbitrageStrategy(LegExecution, Strategy):
             # API takes a float. Trading decisions use the exact rate (PairRuntime.fx_rate).
             self.cache.set_mark_xrate(pair.binance_instrument.quote_currency, KRW, pair.fx.ref_mid2 / SCALE2)
             action &= ~FX_CHANGED
+            if pair.book.unvalued_quote_flow:
+                flow, pair.book.unvalued_quote_flow = pair.book.unvalued_quote_flow, Decimal(0)
+                pair.book.trip_flow_krw += flow * pair.fx_rate()
+                self.log.info(f"{pair.symbol} fills made while down valued at fx {pair.fx_rate()}: {flow} USDT")
         if action == ENTER_BUY_BINANCE:
             self._enter(pair, Direction.BUY_BINANCE, ts)
         elif action == ENTER_BUY_UPBIT:
@@ -498,19 +503,18 @@ class ArbitrageStrategy(LegExecution, Strategy):
                 )
                 leg.closed = True
                 continue
-            extra = order.filled_qty.as_decimal() - leg.filled
-            if extra > 0:
-                instrument = pair.binance_instrument if leg.venue == "BINANCE" else pair.upbit_instrument
-                px = (order.avg_px and Decimal(str(order.avg_px))) or Decimal(0)
-                fee = extra * px * instrument.taker_fee
-                krw = Decimal(1)
-                if instrument.quote_currency != KRW:
-                    xrate = self.cache.get_mark_xrate(instrument.quote_currency, KRW)
-                    krw = Decimal(str(xrate)) if xrate else Decimal(0)
-                self.log.warning(
-                    f"{pair.symbol} {extra} of {leg.client_order_id} filled while down, booked at {px} (fx {krw})"
-                )
-                pair.book.apply_fill(leg.client_order_id, extra, px, fee, krw)
+            booked = leg.filled  # what the snapshot had booked of it: the fills beyond it came while down
+            for event in order.events:
+                if not isinstance(event, OrderFilled):
+                    continue
+                qty = event.last_qty.as_decimal()
+                extra = qty - min(qty, booked)
+                booked = max(Decimal(0), booked - qty)
+                if extra > 0:
+                    self.log.warning(
+                        f"{pair.symbol} {extra} of {leg.client_order_id} filled while down at {event.last_px}"
+                    )
+                    self._book_fill(pair, event, extra)
             if order.is_open:
                 self.cancel_order(order)
             else:

@@ -203,3 +203,62 @@ def test_every_entry_state_carries_the_edge_it_was_taken_on(run):
     assert entering
     # absolute mode at 100 bps: an entry is taken on an edge of at least 100 bps in its own direction
     assert all(s.entry_edge_bps is not None and D(s.entry_edge_bps) >= 100 for s in entering)
+
+
+def test_a_usdt_fill_made_while_down_is_valued_at_the_first_fx_rate() -> None:
+    # Resumed ENTERING: the Upbit leg was booked before the restart, the Binance leg filled while the node
+    # was down (NautilusTrader's reconciliation put it in the cache). A new process has no FX rate when it
+    # resumes: the fill's USDT flow is valued once the first rate arrives, never at 0.
+    from nautilus_trader.model.enums import OrderSide
+    from nautilus_trader.model.identifiers import ClientOrderId
+    from nautilus_trader.model.objects import Price
+    from nautilus_trader.model.objects import Quantity
+    from nautilus_trader.test_kit.stubs.events import TestEventStubs
+    from nautilus_trader.test_kit.stubs.execution import TestExecStubs
+
+    from arb_plugin.events import RESUME_CACHE_KEY
+    from arb_plugin.events import LegFill
+    from arb_plugin.events import OrderIntent
+    from arb_plugin.events import PairSnapshot
+    from arb_plugin.events import WorkingOrder
+    from tests.support import catalog_bars
+    from tests.support import make_engine
+
+    coid = "O-20241121-030900-001-000-2"
+    binance = btcusdt_binance()
+    snapshot = PairSnapshot(
+        symbol="BTCUSDT",
+        status=PairStatus.ENTERING,
+        ts_event=1,
+        direction=Direction.BUY_BINANCE,
+        target_qty="0.01",
+        legs=(LegFill("KRW-BTC.UPBIT", "SELL", "0.01", "134376000"),),
+        working_orders=(WorkingOrder(coid, "BTCUSDT.BINANCE", "BUY", "0.01", "0", OrderIntent.ENTRY),),
+        trip_flow_krw="1342416",
+    )
+    engine = make_engine()
+    order = TestExecStubs.market_order(
+        instrument=binance, order_side=OrderSide.BUY, quantity=Quantity.from_str("0.01"),
+        client_order_id=ClientOrderId(coid),
+    )
+    order.apply(TestEventStubs.order_submitted(order))
+    order.apply(TestEventStubs.order_accepted(order))
+    order.apply(TestEventStubs.order_filled(order, binance, last_px=Price.from_str("94873.63000000")))
+    engine.cache.add_order(order)
+    engine.cache.add(RESUME_CACHE_KEY.format(symbol="BTCUSDT"), snapshot.to_json())
+    bars = catalog_bars("2024-11-21 03:10", "2024-11-21 03:20")
+    fx = [b for b in bars if str(b.bar_type) == FX_BARS]
+    data = [b for b in bars if str(b.bar_type) != FX_BARS or b is fx[-1]]  # the restart's first rate: the day's
+    engine, strategy, _ = run_strategy("2024-11-21 03:10", "2024-11-21 03:20", engine=engine, data=data)
+    try:
+        book = strategy._pairs["BTCUSDT"].book
+        assert book.status is PairStatus.OPEN
+        assert (book.binance.quantity, book.upbit.quantity) == (Decimal("0.01"), Decimal("-0.01"))
+        fee_usdt = Decimal("0.01") * Decimal("94873.63") * binance.taker_fee
+        flow_usdt = -Decimal("948.7363") - fee_usdt
+        assert book.unvalued_quote_flow == 0
+        rate = strategy._pairs["BTCUSDT"].fx_rate()
+        assert rate.quantize(Decimal("0.01")) == Decimal("1392.00")  # the day's USD/KRW, not 0
+        assert book.trip_flow_krw == Decimal("1342416") + flow_usdt * rate
+    finally:
+        engine.dispose()
