@@ -509,6 +509,12 @@ class RiskGate:
         else:
             position, buys, sells = self._quantities(order.instrument_id)
         quantity = order.quantity.as_decimal()
+        reserved = self._reserved.get(order.client_order_id)
+        if reserved is not None:  # already approved and counted as pending: not twice
+            if reserved[1] > 0:
+                buys -= reserved[1]
+            else:
+                sells += reserved[1]
         if order.side == _BUY:
             return position < 0 and quantity + buys <= -position
         return position > 0 and quantity + sells <= position
@@ -757,6 +763,14 @@ class RiskGate:
             self.book.set_price(leg, mark[0], mark[1])
         self._refresh_quantities(leg)
         self._refresh_pnl(leg)
+        # A configured pair's other legs too, so an entry's first leg is checked with its hedge projected.
+        # (In a live node the engine starts before the venue clients load the instruments: start() found none.)
+        for symbol, instrument_ids, _ in self._pairs:
+            if symbol == guard.symbol and str(instrument_id) in instrument_ids:
+                for value in instrument_ids:
+                    other_id = InstrumentId.from_str(value)
+                    if other_id not in self._legs and (other := self._cache.instrument(other_id)) is not None:
+                        self._new_leg(other, guard)
         return leg
 
     def _leg_for_event(self, instrument_id: InstrumentId) -> Leg | None:

@@ -245,6 +245,28 @@ def test_max_daily_loss(make, limit: str, halts: bool) -> None:
         assert setup.strategy.triggers == []
 
 
+def test_halted_lets_an_untagged_order_close_the_whole_position(make) -> None:
+    # NautilusTrader's close_position / market_exit and an operator's orders are untagged: one that closes
+    # the whole position reduces exposure and passes HALTED (its own approval is not counted twice)
+    orders = {}
+    setup = make(
+        no_limits(max_daily_loss=D("14027")),
+        [
+            (2, lambda s: s.submit(BTC_B, BUY, "0.01")),
+            (12, lambda s: orders.setdefault("close", s.submit(BTC_B, SELL, "0.01", intent=None))),
+            (13, lambda s: orders.setdefault("reopen", s.submit(BTC_B, SELL, "0.001", intent=None))),
+        ],
+        seconds=14,
+        prices=_drop_at_10,
+    )
+    setup.run(14)
+    st = setup.strategy
+    assert setup.engine.kernel.risk_engine.trading_state == TradingState.HALTED
+    assert st.reason(orders["close"]) is None and st.was_filled(orders["close"])
+    assert setup.engine.portfolio.is_flat(BTC_B)
+    assert st.reason(orders["reopen"]).startswith("HALTED: entries halted by MAX_DAILY_LOSS")  # short: not a close
+
+
 def test_halted_denies_entries_and_lets_exits_through(make) -> None:
     orders = {}
     setup = make(

@@ -87,3 +87,46 @@ def test_live_node_denies_in_its_queue_and_lets_exits_through_halted() -> None:
         node.dispose()
         asyncio.set_event_loop(None)
         loop.close()
+
+
+class _PairEntry(Strategy):
+    """Sends one tagged pair entry (both legs) on start, after the instruments reach the cache."""
+
+    def __init__(self, node: TradingNode) -> None:
+        super().__init__(StrategyConfig(strategy_id="PairEntry-001"))
+        self.node = node
+        self.denied: dict[str, str] = {}
+
+    def on_start(self) -> None:
+        seed_live_cache(self.cache)  # what the venue clients do on connect: after the engines have started
+        tags = order_tags(OrderIntent.ENTRY, "BTCUSDT")
+        quantity = Quantity.from_str("0.01000")
+        self.first = self.order_factory.market(BTC_B, OrderSide.BUY, quantity, tags=tags)
+        self.second = self.order_factory.market(BTC_U, OrderSide.SELL, quantity, tags=tags)
+        self.submit_order(self.first)
+        self.submit_order(self.second)
+        self.clock.set_time_alert_ns("stop", self.clock.timestamp_ns() + 300_000_000, lambda _: self.node.stop())
+
+    def on_order_denied(self, event: OrderDenied) -> None:
+        self.denied[event.client_order_id.value] = event.reason
+
+
+def test_a_pair_entry_is_checked_with_its_hedge_when_instruments_arrive_after_the_start() -> None:
+    # 0.01 BTCUSDT (~840,000 KRW) + 0.01 KRW-BTC (~850,000 KRW) exceed the symbol's 1,000,000 KRW: the first
+    # leg must be denied with its hedge projected, not sent alone and its hedge denied after it
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    node = TradingNode(clientless_node_config(), loop=loop)
+    strategy = _PairEntry(node)
+    node.trader.add_strategy(strategy)
+    node.build()
+    try:
+        install_risk_guard(node, no_limits(symbol_defaults={"max_position": Decimal("1000000")}), PAIRS)
+        node.run()
+        assert strategy.first.client_order_id.value in strategy.denied
+        assert "MAX_SYMBOL_POSITION" in strategy.denied[strategy.first.client_order_id.value]
+    finally:
+        node.kernel.cancel_all_tasks()
+        node.dispose()
+        asyncio.set_event_loop(None)
+        loop.close()
