@@ -57,6 +57,8 @@ from nautilus_trader.common.component import MessageBus
 from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.config import LiveRiskEngineConfig
 from nautilus_trader.config import RiskEngineConfig
+from nautilus_trader.core.uuid import UUID4
+from nautilus_trader.execution.messages import ModifyOrder
 from nautilus_trader.execution.messages import SubmitOrder
 from nautilus_trader.execution.messages import SubmitOrderList
 from nautilus_trader.live.risk_engine import LiveRiskEngine
@@ -74,6 +76,8 @@ from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Currency
 from nautilus_trader.model.objects import Quantity
+from nautilus_trader.model.orders import LimitOrder
+from nautilus_trader.model.orders import MarketOrder
 from nautilus_trader.model.orders import Order
 from nautilus_trader.portfolio.portfolio import Portfolio
 from nautilus_trader.risk.engine import RiskEngine
@@ -529,6 +533,29 @@ class RiskGate:
             if intent is None and not self._provably_reduces(order):
                 return False
         return True
+
+    def check_increase(self, order: Order, command: ModifyOrder) -> Decision:
+        """
+        A modify that raises an order's quantity: the added quantity is checked as a new order of the same
+        side, tags and (new) price, so a resting order cannot be grown past a limit the submit was held to.
+        """
+        assert command.quantity is not None
+        added = Quantity(command.quantity.as_decimal() - order.quantity.as_decimal(), command.quantity.precision)
+        common = {
+            "trader_id": order.trader_id,
+            "strategy_id": order.strategy_id,
+            "instrument_id": order.instrument_id,
+            "client_order_id": ClientOrderId(f"{order.client_order_id.value}-increase"),
+            "order_side": order.side,
+            "quantity": added,
+            "init_id": UUID4(),
+            "ts_init": order.ts_init,
+            "quote_quantity": order.is_quote_quantity,
+            "tags": order.tags,
+        }
+        price = command.price or (order.price if order.has_price else None)
+        probe = LimitOrder(price=price, **common) if price is not None else MarketOrder(**common)
+        return self.check_order(probe)
 
     def reserve(self, order: Order) -> None:
         """Count an approved order as pending until NautilusTrader's first event for it arrives."""
@@ -1018,6 +1045,17 @@ class _GuardedEngineMixin:
                 return
             gate.reserve(order)  # later orders of the list see the earlier ones as pending
         super()._handle_submit_order_list(command)  # type: ignore[misc]
+
+    def _handle_modify_order(self, command: ModifyOrder) -> None:
+        order = self._cache.order(command.client_order_id)  # type: ignore[attr-defined]
+        if order is not None and command.quantity is not None and command.quantity > order.quantity:
+            gate = self._gate
+            decision = gate.check_increase(order, command)
+            if not decision.allowed:
+                self._reject_modify_order(order, decision.reason)  # type: ignore[attr-defined]
+                gate.record_denial(decision, order)
+                return
+        super()._handle_modify_order(command)  # type: ignore[misc]
 
     def _execution_gateway(self, instrument: Instrument, command: SubmitOrder | SubmitOrderList) -> None:
         if self.trading_state == _HALTED and self._gate.command_reduces(command):  # type: ignore[attr-defined]

@@ -245,6 +245,37 @@ def test_max_daily_loss(make, limit: str, halts: bool) -> None:
         assert setup.strategy.triggers == []
 
 
+def test_a_modify_cannot_grow_an_order_past_a_limit(make) -> None:
+    # MAX_POSITION_SIZE 850,000 KRW: a resting 0.001 BTC bid (~85,000 KRW) passes; modifying it to 1 BTC at a
+    # marketable price is refused (OrderModifyRejected naming the guard), a small increase is not
+    from nautilus_trader.model.enums import TimeInForce
+    from nautilus_trader.model.events import OrderModifyRejected
+    from nautilus_trader.model.objects import Price
+    from nautilus_trader.model.objects import Quantity
+
+    orders = {}
+
+    def rest(s) -> None:  # type: ignore[no-untyped-def]
+        order = s.order_factory.limit(
+            BTC_U, BUY, Quantity.from_str("0.00100"), Price.from_str("80000000"),
+            time_in_force=TimeInForce.GTC, tags=["intent=entry", "pair=BTCUSDT"],
+        )
+        orders["bid"] = order
+        s.submit_order(order)
+
+    def grow(quantity: str):  # type: ignore[no-untyped-def]
+        return lambda s: s.modify_order(orders["bid"], quantity=Quantity.from_str(quantity))
+
+    setup = make(no_limits(max_position_size=D("850000")), [(2, rest), (3, grow("1.00000")), (4, grow("0.00200"))],
+                 seconds=6)
+    setup.run(6)
+    bid = setup.engine.cache.order(orders["bid"].client_order_id)
+    rejected = [e for e in bid.events if isinstance(e, OrderModifyRejected)]
+    assert len(rejected) == 1 and "MAX_POSITION_SIZE" in rejected[0].reason
+    assert bid.quantity == Quantity.from_str("0.00200")  # the small increase went through
+    assert setup.gate.trigger_counts.get("MAX_POSITION_SIZE") == 1
+
+
 def test_halted_lets_an_untagged_order_close_the_whole_position(make) -> None:
     # NautilusTrader's close_position / market_exit and an operator's orders are untagged: one that closes
     # the whole position reduces exposure and passes HALTED (its own approval is not counted twice)
