@@ -1199,7 +1199,34 @@ def install_risk_guard(
     kernel.trader._risk_engine = new
     old.dispose()
     gate.attach(new)
+    _guard_emulator_submits(kernel, gate, new)
     return gate
+
+
+def _guard_emulator_submits(kernel: NautilusKernel, gate: RiskGate, engine: RiskEngine) -> None:
+    # An order with an emulation trigger goes from the strategy to NautilusTrader's OrderEmulator, which
+    # later releases it straight to the execution engine: no RiskEngine ever sees it. Its submit is checked
+    # here against the same guards (a denial is a real OrderDenied); the release is not checked again.
+    emulator = kernel._emulator
+    bus = kernel.msgbus
+    original = emulator.execute
+
+    def execute(command: Any) -> None:
+        orders = (
+            [command.order] if isinstance(command, SubmitOrder)
+            else command.order_list.orders if isinstance(command, SubmitOrderList)
+            else []
+        )
+        for order in orders:
+            decision = gate.check_order(order)
+            if not decision.allowed:
+                engine._deny_command(command, decision.reason)
+                gate.record_denial(decision, order)
+                return
+        original(command)
+
+    bus.deregister("OrderEmulator.execute", original)
+    bus.register("OrderEmulator.execute", execute)
 
 
 def guarded_pairs(pairs: Iterable[Any]) -> list[tuple[str, tuple[str, str], str]]:

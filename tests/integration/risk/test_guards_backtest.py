@@ -245,6 +245,34 @@ def test_max_daily_loss(make, limit: str, halts: bool) -> None:
         assert setup.strategy.triggers == []
 
 
+def test_an_emulated_order_is_checked_when_submitted(make) -> None:
+    # An order with an emulation trigger goes to NautilusTrader's OrderEmulator, not the RiskEngine: its
+    # submit is checked by the same guards (HALTED here, and over MAX_POSITION_SIZE) and denied
+    from nautilus_trader.model.enums import TriggerType
+    from nautilus_trader.model.objects import Price
+    from nautilus_trader.model.objects import Quantity
+
+    orders = {}
+
+    def emulated(s) -> None:  # type: ignore[no-untyped-def]
+        order = s.order_factory.limit(
+            BTC_U, BUY, Quantity.from_str("1.00000"), Price.from_str("86000000"), emulation_trigger=TriggerType.BID_ASK,
+        )
+        orders["emulated"] = order
+        s.submit_order(order)
+
+    setup = make(
+        no_limits(max_daily_loss=D("14027"), max_position_size=D("850000")),
+        [(2, lambda s: s.submit(BTC_B, BUY, "0.01")), (12, emulated)],
+        seconds=14,
+        prices=_drop_at_10,
+    )
+    setup.run(14)
+    assert setup.engine.kernel.risk_engine.trading_state == TradingState.HALTED
+    assert setup.strategy.reason(orders["emulated"]).startswith("HALTED: entries halted by MAX_DAILY_LOSS")
+    assert setup.engine.portfolio.net_position(BTC_U) == 0
+
+
 def test_a_modify_cannot_grow_an_order_past_a_limit(make) -> None:
     # MAX_POSITION_SIZE 850,000 KRW: a resting 0.001 BTC bid (~85,000 KRW) passes; modifying it to 1 BTC at a
     # marketable price is refused (OrderModifyRejected naming the guard), a small increase is not
