@@ -106,22 +106,32 @@ def test_modify_whose_answer_is_lost_finds_the_replacement_by_its_identifier() -
     asyncio.run(run())
 
 
+async def _modify_with_a_fill_in_flight(fake: FakeUpbitServer, rn: RunningNode, **change: object) -> object:
+    """0.0006 of a 0.001 bid fills while its frame is held back; the bid is modified meanwhile."""
+    coid = await _accepted_bid(rn)
+    (old,) = _venue_orders(fake, coid)
+    fake.hold_private("myOrder")
+    fake.exchange.fill_order(old.uuid, "0.0006")
+    rn.probe.modify_order(rn.node.cache.order(coid), **change)
+    await wait_for(lambda: bool(rn.probe.events_of(coid, OrderUpdated)))
+    await fake.release_private("myOrder")
+    return coid
+
+
+def _new_volume(fake: FakeUpbitServer) -> str:
+    (body,) = [r.body for r in fake.requests_to("/v1/orders/cancel_and_new", "POST")]
+    return str(body["new_volume"])
+
+
 def test_modify_of_the_price_cannot_place_a_fill_in_flight_twice() -> None:
-    # 0.0006 of 0.001 filled, the fill frame still on its way: the replacement must be for 0.0004
+    # the replacement must be for the 0.0004 left, not 0.001 again
     async def run() -> None:
         async with FakeUpbitServer() as fake:
             _funded(fake)
             async with running_node(fake, ProbeConfig(quote_ids=IDS), IDS) as rn:
-                coid = await _accepted_bid(rn)
-                (old,) = _venue_orders(fake, coid)
-                fake.hold_private("myOrder")
-                fake.exchange.fill_order(old.uuid, "0.0006")
-                rn.probe.modify_order(rn.node.cache.order(coid), price=Price.from_str("99500000"))
-                await wait_for(lambda: bool(rn.probe.events_of(coid, OrderUpdated)))
-                await fake.release_private("myOrder")
+                coid = await _modify_with_a_fill_in_flight(fake, rn, price=Price.from_str("99500000"))
                 await wait_for(lambda: rn.node.cache.order(coid).status == OrderStatus.PARTIALLY_FILLED)
-                (body,) = [r.body for r in fake.requests_to("/v1/orders/cancel_and_new", "POST")]
-                assert body["new_volume"] == "remain_only"
+                assert _new_volume(fake) == "remain_only"
                 venue = _venue_orders(fake, coid)
                 exposure = sum((o.executed_volume + (o.volume - o.executed_volume) * o.is_open for o in venue), Decimal(0))
                 assert exposure == Decimal("0.001")  # what was ordered, not 0.0016
@@ -135,15 +145,8 @@ def test_modify_of_the_quantity_reads_the_executed_volume_from_the_venue() -> No
         async with FakeUpbitServer() as fake:
             _funded(fake)
             async with running_node(fake, ProbeConfig(quote_ids=IDS), IDS) as rn:
-                coid = await _accepted_bid(rn)
-                (old,) = _venue_orders(fake, coid)
-                fake.hold_private("myOrder")
-                fake.exchange.fill_order(old.uuid, "0.0006")
-                rn.probe.modify_order(rn.node.cache.order(coid), quantity=Quantity.from_str("0.0015"))
-                await wait_for(lambda: bool(rn.probe.events_of(coid, OrderUpdated)))
-                await fake.release_private("myOrder")
-                (body,) = [r.body for r in fake.requests_to("/v1/orders/cancel_and_new", "POST")]
-                assert Decimal(body["new_volume"]) == Decimal("0.0009")  # 0.0015 - 0.0006, not 0.0015 - 0
+                coid = await _modify_with_a_fill_in_flight(fake, rn, quantity=Quantity.from_str("0.0015"))
+                assert Decimal(_new_volume(fake)) == Decimal("0.0009")  # 0.0015 - 0.0006, not 0.0015 - 0
                 await wait_for(lambda: rn.node.cache.order(coid).filled_qty == Quantity.from_str("0.0006"))
                 assert rn.node.cache.order(coid).quantity == Quantity.from_str("0.0015")
 
