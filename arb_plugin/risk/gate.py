@@ -231,6 +231,8 @@ class RiskGate:
         self._marks_due: list[Leg] = []  # held legs whose PnL is due for a re-check (see _after_marks)
         self._late_subscribed: set[InstrumentId] = set()
         self._we_halted = False
+        self._flatten_pending: str | None = None  # a restored halt's flatten, sent once the strategies get data
+        self._restored_halt_check = False
         self._last_save_ns = 0
         self._save_pending = False  # a change not published yet (routine saves are paced)
         self._dirty_symbols: set[str] = set()
@@ -256,6 +258,8 @@ class RiskGate:
             ("events.position.*", self._on_position_event),
             (PAIR_CLOSED_TOPIC, self._on_pair_closed),
             (GUARD_RESUME_TOPIC, self._on_resume),
+            ("data.quotes.*", self._send_pending_flatten),
+            ("data.bars.*", self._send_pending_flatten),
         ):
             if bus.is_subscribed(topic, handler):
                 bus.unsubscribe(topic, handler)
@@ -308,6 +312,7 @@ class RiskGate:
             self._restore_error(message)
         self.guard.restore(restored.global_state, restored.symbols, restored.cooldowns)
         self.restored = snapshot
+        self._restored_halt_check = True  # the next roll tells whether the halt still stands
         # Publish the restored state in full at the next save (the day re-opens: a forced save).
         self._dirty_symbols.update(self.guard.symbols)
 
@@ -700,6 +705,12 @@ class RiskGate:
         if cleared:
             self._trigger("HALTED", "resume", None, f"new trading day {self.guard.global_guard.day_id}")
         self._sync_trading_state()
+        if self._restored_halt_check:
+            self._restored_halt_check = False
+            g = self.guard.global_guard
+            if g.halted and self.limits.flatten_on_halt:
+                # a halt that survived the restart: its flatten is asked for again, once the strategies run
+                self._ask_flatten_later(g.halt_reason or "halt restored after a restart")
         clock = self._clock
         if _DAY_ALERT in clock.timer_names:
             clock.cancel_timer(_DAY_ALERT)
@@ -709,6 +720,22 @@ class RiskGate:
             self._save_all(force=True)
         else:
             self._save_pending = True
+
+    def _ask_flatten_later(self, reason: str) -> None:
+        # The strategies subscribe to the flatten topic when they start, after the engines (and, live, after
+        # the actor that restores this state): the request goes out after the next data they handle.
+        if self._flatten_pending is None:
+            self._flatten_pending = reason
+            self._msgbus.subscribe("data.quotes.*", self._send_pending_flatten, _LATE_PRIORITY)
+            self._msgbus.subscribe("data.bars.*", self._send_pending_flatten, _LATE_PRIORITY)
+
+    def _send_pending_flatten(self, data: object) -> None:
+        reason, self._flatten_pending = self._flatten_pending, None
+        self._msgbus.unsubscribe("data.quotes.*", self._send_pending_flatten)
+        self._msgbus.unsubscribe("data.bars.*", self._send_pending_flatten)
+        if reason is not None and self.guard.global_guard.halted:
+            now = self._clock.timestamp_ns()
+            self._msgbus.publish(FLATTEN_TOPIC, FlattenRequest(reason=f"{reason} (restored)", ts_event=now))
 
     def _sync_trading_state(self) -> None:
         engine = self.engine

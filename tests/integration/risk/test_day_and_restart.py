@@ -227,3 +227,25 @@ def test_a_new_day_never_lifts_an_operators_halt(make) -> None:
     assert actions == [("MAX_DAILY_LOSS", "halt"), ("HALTED", "resume")]  # our halt came and went with the day
     assert setup.gate.guard.global_guard.day_id == "2024-08-02"
     assert setup.engine.kernel.risk_engine.trading_state == TradingState.HALTED  # the operator's halt stays
+
+
+def test_a_halt_restored_the_same_day_asks_for_the_flatten_again(make) -> None:
+    # flatten_on_halt: the halt's flatten request went to the strategy that was running; after a restart the
+    # new strategy (its pairs resumed) gets it again, once it handles data, and entries stay denied
+    limits = no_limits(max_daily_loss=D("14027"), flatten_on_halt=True)
+    carry = GuardStateCarry()
+    first = make(limits, [(2, lambda s: s.submit(BTC_B, BUY, "0.01"))], seconds=12, prices=_drop_at_10, carry=carry)
+    first.run(12)
+    halt = "MAX_DAILY_LOSS: daily PnL -14,028 KRW < -14,027 KRW"
+    assert [r.reason for r in first.strategy.flatten_requests] == [halt]
+    first.engine.dispose()
+
+    restarted = make(limits, [], seconds=3, carry=carry, start_ns=T0 + 60 * SEC)
+    restarted.run(3)
+    assert restarted.engine.kernel.risk_engine.trading_state == TradingState.HALTED
+    assert [r.reason for r in restarted.strategy.flatten_requests] == [f"{halt} (restored)"]
+
+    # a later day lifts the daily halt: nothing to flatten for
+    next_day = make(limits, [], seconds=3, carry=carry, start_ns=T0 + 86_400 * SEC)
+    next_day.run(3)
+    assert next_day.strategy.flatten_requests == []
