@@ -544,6 +544,9 @@ def _apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> di
     return data
 
 
+_URL_PASSWORD = re.compile(r"(://[^/@:\s]*:)[^/@\s]*@")  # scheme://user:password@ -> scheme://user:***@
+
+
 def _format_validation_error(error: ValidationError, source: str) -> str:
     lines = [f"invalid settings ({source}):"]
     for item in error.errors():
@@ -554,6 +557,8 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown field (not in the settings model; check the spelling)"
+        if isinstance(value, str):
+            value = _URL_PASSWORD.sub(r"\1***@", value)  # an error about a password must not print it
         lines.append(f"  - {field} = {value!r}: {message}")
     return "\n".join(lines)
 

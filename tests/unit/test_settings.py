@@ -116,6 +116,14 @@ def test_dsn_with_password_in_file_is_refused(config_dir):
     with pytest.raises(SettingsError) as e:
         load_settings("development", config_dir, environ={})
     assert "state.postgres_dsn" in str(e.value) and "carries a password" in str(e.value)
+    assert "hunter2" not in str(e.value) and "postgres:***@127.0.0.1" in str(e.value)  # the error hides it
+
+
+def test_a_refused_dsn_override_does_not_print_its_password(config_dir):
+    environ = {"ARB_STATE__POSTGRES_DSN": "postgresql://arb:Hunter2Secret@db:5432/arb"}
+    with pytest.raises(SettingsError) as e:
+        load_settings("development", config_dir, environ=environ)
+    assert "carries a password" in str(e.value) and "Hunter2Secret" not in str(e.value)
 
 
 def test_secrets_come_from_the_environment_and_stay_hidden():
