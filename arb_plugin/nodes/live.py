@@ -209,7 +209,12 @@ def upbit_data_config(settings: Settings) -> Any:
     """``adapters.upbit`` data client for the pairs' Upbit instruments (legs and FX)."""
     from adapters.upbit.config import UpbitDataClientConfig
 
-    return UpbitDataClientConfig(base_url_ws=settings.venues.upbit.base_url_ws, **_upbit_common(settings))
+    upbit = settings.venues.upbit
+    return UpbitDataClientConfig(
+        base_url_ws=upbit.base_url_ws,
+        rest_poll_interval_secs=float(upbit.rest_poll_interval_secs),  # the market-data REST fallback
+        **_upbit_common(settings),
+    )
 
 
 def upbit_exec_config(settings: Settings) -> Any:
@@ -221,13 +226,22 @@ def upbit_exec_config(settings: Settings) -> Any:
 
 
 def _upbit_common(settings: Settings) -> dict[str, Any]:
-    """What the Upbit data and execution client configs share: keys, REST URL, the pairs' instruments."""
+    """
+    What the Upbit data and execution client configs share: keys, REST URL, JWT algorithm, HTTP timeout, the
+    order rate limit and the pairs' instruments.
+    """
     from adapters.upbit.config import UpbitInstrumentProviderConfig
+    from adapters.upbit.enums import UpbitJwtAlgorithm
 
+    upbit = settings.venues.upbit
+    rate = upbit.order_rate_per_sec
     return {
         "access_key": _secret(settings.secrets.upbit_access_key),
         "secret_key": _secret(settings.secrets.upbit_secret_key),
-        "base_url_http": settings.venues.upbit.base_url_http,
+        "base_url_http": upbit.base_url_http,
+        "jwt_algorithm": UpbitJwtAlgorithm(upbit.jwt_algorithm),
+        "http_timeout_secs": float(upbit.http_timeout_secs),
+        "order_rate_per_sec": None if rate is None else float(rate),
         "instrument_provider": UpbitInstrumentProviderConfig(
             load_ids=frozenset(venue_instrument_ids(settings)["UPBIT"]),
         ),

@@ -48,3 +48,23 @@ def test_keys_are_refused_in_the_file(tmp_path: Path, repo_root: Path) -> None:
 def test_overrides_are_accepted() -> None:
     upbit = UpbitVenueSettings(base_url_http="http://127.0.0.1:1", base_url_ws="ws://127.0.0.1:1/websocket/v1")
     assert upbit.base_url_http == "http://127.0.0.1:1"
+
+
+def test_the_upbit_settings_reach_both_clients(repo_root: Path) -> None:
+    from adapters.upbit.enums import UpbitJwtAlgorithm
+    from arb_plugin.nodes.live import upbit_data_config
+    from arb_plugin.nodes.live import upbit_exec_config
+
+    environ = {
+        "ARB_VENUES__UPBIT__JWT_ALGORITHM": "HS256",
+        "ARB_VENUES__UPBIT__ORDER_RATE_PER_SEC": "1",
+        "ARB_VENUES__UPBIT__HTTP_TIMEOUT_SECS": "3",
+        "ARB_VENUES__UPBIT__REST_POLL_INTERVAL_SECS": "7",
+    }
+    settings = load_settings("staging", repo_root / "config", environ=environ)
+    data, execution = upbit_data_config(settings), upbit_exec_config(settings)
+    for config in (data, execution):
+        assert config.jwt_algorithm is UpbitJwtAlgorithm.HS256
+        assert config.order_rate_per_sec == 1.0
+        assert config.http_timeout_secs == 3.0
+    assert data.rest_poll_interval_secs == 7.0  # the market-data REST fallback while the socket is down
