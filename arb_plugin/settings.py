@@ -223,7 +223,11 @@ class RiskSettings(_Frozen):
         for symbol in v:
             if not symbol or symbol != symbol.strip() or "." in symbol:
                 raise ValueError(f"{symbol!r}: must be a pair symbol such as 'BTCUSDT' (no venue suffix)")
-        return v
+        # symbols are upper case (ARB_RISK__SYMBOLS__BTCUSDT__... arrives lower-cased, like every env path)
+        upper = {symbol.upper(): limits for symbol, limits in v.items()}
+        if len(upper) != len(v):
+            raise ValueError(f"{sorted(v)}: the same symbol given twice (symbols are case-insensitive)")
+        return upper
 
 
 class StateSettings(_Frozen):
@@ -473,6 +477,17 @@ class Settings(_Frozen):
     venues: VenuesSettings = VenuesSettings()
     node: NodeSettings = NodeSettings()
     secrets: Secrets = Secrets()
+
+    @model_validator(mode="after")
+    def _risk_symbols_are_pairs(self) -> Settings:
+        # a limit for a symbol no pair trades (a typo) would be silently ignored by the guard
+        pairs = {p.binance.partition(".")[0] for p in self.strategy.pairs}
+        unknown = sorted(set(self.risk.symbols) - pairs)
+        if unknown:
+            raise ValueError(
+                f"risk.symbols {unknown}: not a configured pair's symbol (pairs: {', '.join(sorted(pairs))})",
+            )
+        return self
 
     @property
     def redis_url(self) -> str:

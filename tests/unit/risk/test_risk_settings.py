@@ -37,10 +37,23 @@ def test_environment_override() -> None:
     settings = load_settings(
         "development",
         config_dir=CONFIG_DIR,
-        environ={"ARB_RISK__MAX_DAILY_LOSS_KRW": "123456", "ARB_RISK__SYMBOLS": '{"ETHUSDT": {"cooldown_secs": 5}}'},
+        environ={"ARB_RISK__MAX_DAILY_LOSS_KRW": "123456", "ARB_RISK__SYMBOLS": '{"BTCUSDT": {"cooldown_secs": 5}}'},
     )
     assert settings.risk.max_daily_loss_krw == Decimal("123456")
-    assert settings.risk.symbols["ETHUSDT"].cooldown_secs == 5
+    assert settings.risk.symbols["BTCUSDT"].cooldown_secs == 5
+
+
+def test_a_symbol_override_by_environment_path_reaches_the_symbol() -> None:
+    # environment paths arrive lower-cased: the symbol must still be the pair's, or the guard never sees it
+    settings = load_settings(
+        "development", config_dir=CONFIG_DIR, environ={"ARB_RISK__SYMBOLS__BTCUSDT__MAX_POSITION_KRW": "1000"},
+    )
+    assert settings.risk.symbols["BTCUSDT"].max_position_krw == Decimal("1000")
+
+
+def test_a_limit_for_a_symbol_no_pair_trades_is_refused() -> None:
+    with pytest.raises(SettingsError, match=r"risk.symbols \['BTCUSD'\]: not a configured pair's symbol"):
+        load_settings("development", config_dir=CONFIG_DIR, environ={"ARB_RISK__SYMBOLS": '{"BTCUSD": {}}'})
 
 
 @pytest.mark.parametrize(
