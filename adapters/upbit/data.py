@@ -247,6 +247,7 @@ class UpbitDataClient(LiveMarketDataClient):
         self._poll_task: asyncio.Task | None = None
         self._watchdog_task: asyncio.Task | None = None
         self._update_instruments_task: asyncio.Task | None = None
+        self._precision_reload: asyncio.Task | None = None
         self.ws_latency = WsLatencyStats()
         self.frame_counts: dict[str, int] = {"orderbook": 0, "trade": 0, "ticker": 0, "status": 0}
         self.bad_frames: dict[tuple[str, str], int] = {}  # (type, market) -> malformed/unknown count
@@ -289,15 +290,20 @@ class UpbitDataClient(LiveMarketDataClient):
     async def _update_instruments(self, interval_mins: int) -> None:
         while True:
             await asyncio.sleep(interval_mins * 60)
-            try:
-                await self._instrument_provider.initialize(reload=True)
-                self._send_all_instruments_to_data_engine()
-                for state in self._markets.values():
-                    instrument = self._instrument_provider.find(state.instrument_id)
-                    if instrument is not None:
-                        state.set_precisions(instrument.price_precision, instrument.size_precision)
-            except UpbitError as e:
-                self._log.error(f"Cannot reload Upbit instruments: {e}")
+            await self._reload_instruments()
+
+    async def _reload_instruments(self) -> None:
+        try:
+            await self._instrument_provider.initialize(reload=True)
+            self._send_all_instruments_to_data_engine()
+            for state in self._markets.values():
+                instrument = self._instrument_provider.find(state.instrument_id)
+                if instrument is not None:
+                    state.set_precisions(instrument.price_precision, instrument.size_precision)
+        except UpbitError as e:
+            self._log.error(f"Cannot reload Upbit instruments: {e}")
+        finally:
+            self._precision_reload = None
 
     def _on_ws_connected(self, is_reconnect: bool) -> None:
         if self._poll_task is not None:
@@ -454,6 +460,10 @@ class UpbitDataClient(LiveMarketDataClient):
     def _on_book(self, book: RawBook, ts_ms: int, state: _MarketState, ts_init: int) -> None:
         if ts_ms < state.last_book_ts:
             return  # older than what REST polling already emitted
+        n_bids, prices = book.n_bids, book.prices
+        if 0 < n_bids < len(prices) and prices[0] >= prices[n_bids]:
+            self._locked_book(state, prices[0], prices[n_bids])
+            return
         state.last_book_ts = ts_ms
         ts_event = ts_ms * 1_000_000
         if state.wants_quotes:
@@ -477,6 +487,19 @@ class UpbitDataClient(LiveMarketDataClient):
                     ts_init,
                 ),
             )
+
+    def _locked_book(self, state: _MarketState, bid_raw: int, ask_raw: int) -> None:
+        # Upbit never sends a locked or crossed book: at the instrument's precision two prices became one (the
+        # tick moved to a finer band since the instruments were loaded). Such a book is not emitted, and the
+        # instruments are reloaded at once for the new precision.
+        self.frame_counts["locked"] = count = self.frame_counts.get("locked", 0) + 1
+        if count <= 10 or count % 1000 == 0:
+            self._log.warning(
+                f"{state.instrument_id}: book locked or crossed at price precision {state.price_precision} "
+                f"(bid raw {bid_raw} >= ask raw {ask_raw}; {count} so far): not emitted, reloading instruments",
+            )
+        if self._precision_reload is None:
+            self._precision_reload = self.create_task(self._reload_instruments())
 
     def _handle_control_or_bad(self, raw: bytes) -> None:
         try:

@@ -218,6 +218,32 @@ def test_malformed_unknown_and_error_frames_are_counted_not_raised() -> None:
     asyncio.run(run())
 
 
+def test_a_book_locked_at_the_instruments_precision_is_not_emitted_and_reloads_instruments() -> None:
+    # A tick band finer than the loaded precision turns two prices into one (bid 100.4 / ask 100.45 at
+    # precision 0: both 100): that book and its quote are not emitted, and the instruments are reloaded
+    locked = (
+        b'{"type":"orderbook","code":"KRW-BTC","timestamp":%d,"stream_type":"REALTIME","orderbook_units":'
+        b'[{"ask_price":100.45,"bid_price":100.4,"ask_size":1.0,"bid_size":1.0}]}'
+    )
+
+    async def run() -> None:
+        async with FakeUpbitServer() as fake:
+            async with connected_data_client(fake, ["KRW-BTC.UPBIT"]) as (client, received):
+                await client._subscribe_quote_ticks(SubscribeQuoteTicks(instrument_id=BTC, **command_kwargs()))
+                await wait_for(lambda: bool(quotes(received, BTC)))
+                loads = len(fake.requests_to("/v1/market/all"))
+                state = client._markets["KRW-BTC"]
+                state.set_precisions(0, state.size_precision)
+                received.clear()
+                await fake.send_raw(locked % (state.last_book_ts + 1))
+                await wait_for(lambda: client.frame_counts.get("locked") == 1)
+                await wait_for(lambda: len(fake.requests_to("/v1/market/all")) > loads)  # reloaded at once
+                assert quotes(received, BTC) == []
+                assert not client.bad_frames
+
+    asyncio.run(run())
+
+
 def test_unknown_market_is_not_subscribed_and_reported() -> None:
     async def run() -> None:
         async with FakeUpbitServer() as fake:
