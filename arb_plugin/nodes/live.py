@@ -159,6 +159,12 @@ def require_live_credentials(settings: Settings, confirmed: bool) -> None:
             "live trading sends real orders to Binance and Upbit: confirm with --confirm-live "
             "(or run `arb paper` for simulated fills on live data)",
         )
+    environment = settings.venues.binance.environment
+    if environment != "live":
+        raise LiveNodeError(
+            f"venues.binance.environment = {environment!r}: live trading needs Binance's live environment "
+            "(Upbit has no test environment: real Upbit orders would be hedged by simulated Binance ones)",
+        )
 
 
 def _secret(value: Any) -> str | None:

@@ -100,6 +100,8 @@ def test_live_needs_both_venues_keys_and_confirmation() -> None:
     with pytest.raises(LiveNodeError, match="confirm with --confirm-live"):
         require_live_credentials(_settings(**KEYS), confirmed=False)
     require_live_credentials(_settings(**KEYS), confirmed=True)
+    with pytest.raises(LiveNodeError, match="venues.binance.environment = 'testnet': live trading needs Binance's live"):
+        require_live_credentials(_settings(**KEYS, ARB_VENUES__BINANCE__ENVIRONMENT="testnet"), confirmed=True)
 
 
 @pytest.mark.parametrize(
