@@ -94,6 +94,15 @@ def _bridge(node: TradingNode) -> StateBridge:
     return next(a for a in node.trader.actors() if isinstance(a, StateBridge))
 
 
+async def _started(node: TradingNode) -> tuple[asyncio.Task, StateBridge]:
+    """Build and run ``node`` until its StateBridge runs; return the run task and the bridge."""
+    node.build()
+    task = asyncio.create_task(node.run_async())
+    bridge = _bridge(node)
+    await _until(lambda: bridge.is_running, "the bridge to start")
+    return task, bridge
+
+
 def test_bridge_in_a_trading_node_writes_real_events(
     schema: str,
     pg_dsn: str,
@@ -106,10 +115,7 @@ def test_bridge_in_a_trading_node_writes_real_events(
 
     async def scenario() -> TradingNode:
         node = _node(sid, schema, redis_url, pg_dsn)
-        node.build()
-        task = asyncio.create_task(node.run_async())
-        bridge = _bridge(node)
-        await _until(lambda: bridge.is_running, "the bridge to start")
+        task, bridge = await _started(node)
         bus, cache = node.kernel.msgbus, node.kernel.cache
 
         instrument = TestInstrumentProvider.btcusdt_binance()
@@ -212,10 +218,7 @@ def test_a_pair_state_is_written_at_once_not_after_the_flush_interval(
 
     async def scenario() -> TradingNode:
         node = _node(sid, schema, redis_url, pg_dsn, flush_interval_ms=60_000)
-        node.build()
-        task = asyncio.create_task(node.run_async())
-        bridge = _bridge(node)
-        await _until(lambda: bridge.is_running, "the bridge to start")
+        task, bridge = await _started(node)
         snap = PairSnapshot(symbol="BTCUSDT", status=PairStatus.ENTERING, ts_event=5, quantity="0.01")
         node.kernel.msgbus.publish(PAIR_STATE_TOPIC, snap)
         # well before the 60 s flush: written on the state change
@@ -240,10 +243,7 @@ def test_a_node_whose_session_another_process_resumed_stops(
 
     async def scenario() -> tuple[TradingNode, StateBridge]:
         node = _node(sid, schema, redis_url, pg_dsn, heartbeat_interval_secs=0.2)
-        node.build()
-        task = asyncio.create_task(node.run_async())
-        bridge = _bridge(node)
-        await _until(lambda: bridge.is_running, "the bridge to start")
+        task, bridge = await _started(node)
         # another process resumes the session (what start_session does once A's heartbeat has lapsed)
         conn = await asyncpg.connect(pg_dsn, server_settings={"search_path": schema})
         try:
@@ -279,10 +279,7 @@ def test_the_trading_loop_never_waits_on_a_stalled_redis(
 
     async def scenario() -> TradingNode:
         node = _node(sid, schema, proxy.url, pg_dsn, redis_timeout_ms=10_000)
-        node.build()
-        task = asyncio.create_task(node.run_async())
-        bridge = _bridge(node)
-        await _until(lambda: bridge.is_running, "the bridge to start")
+        task, bridge = await _started(node)
         assert bridge.writer is not None
         await _until(lambda: bridge.writer.backlog == 0 and bridge.flushes >= 1, "the start-up flush")
         await asyncio.sleep(0.2)  # let the start-up write finish before stalling
