@@ -48,12 +48,18 @@ def _venue_orders(fake: FakeUpbitServer, client_order_id: object) -> list[FakeOr
     return [o for o in fake.exchange.orders.values() if o.identifier and o.identifier.startswith(base)]
 
 
-async def _accepted_bid(rn: RunningNode, qty: str = "0.001") -> object:
+def _submit_bid(rn: RunningNode, qty: str = "0.001") -> object:
+    """Submit a limit bid of ``qty`` BTC below the market; return its client order id."""
     probe: Strategy = rn.probe
     order = probe.order_factory.limit(BTC, OrderSide.BUY, Quantity.from_str(qty), Price.from_str("99000000"))
     probe.submit_order(order)
-    await wait_for(lambda: rn.node.cache.order(order.client_order_id).status == OrderStatus.ACCEPTED)
     return order.client_order_id
+
+
+async def _accepted_bid(rn: RunningNode, qty: str = "0.001") -> object:
+    coid = _submit_bid(rn, qty)
+    await wait_for(lambda: rn.node.cache.order(coid).status == OrderStatus.ACCEPTED)
+    return coid
 
 
 def test_modify_whose_old_order_cancel_arrives_before_the_answer_keeps_the_replacement() -> None:
@@ -190,12 +196,8 @@ def test_a_cancel_while_the_placement_is_unsettled_stops_its_retry(how: str) -> 
                 fake, ProbeConfig(quote_ids=IDS), IDS, exec_overrides={"lookup_delay_secs": 1.0}
             ) as rn:
                 probe = rn.probe
-                order = probe.order_factory.limit(
-                    BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("99000000")
-                )
                 fake.fail_next("/v1/orders", status=500, method="POST")
-                probe.submit_order(order)
-                coid = order.client_order_id
+                coid = _submit_bid(rn)
                 await wait_for(lambda: rn.node.cache.order(coid).status == OrderStatus.SUBMITTED)
                 if how == "cancel_order":
                     probe.cancel_order(rn.node.cache.order(coid))
@@ -217,11 +219,7 @@ def test_a_cancel_during_the_placement_round_trip_is_sent_once_the_order_exists(
                 probe = rn.probe
                 fake.hold_private("myOrder")  # only the placement's answer can tell the order exists
                 fake.delay_next("/v1/orders", 0.5, method="POST", execute=True)
-                order = probe.order_factory.limit(
-                    BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("99000000")
-                )
-                probe.submit_order(order)
-                coid = order.client_order_id
+                coid = _submit_bid(rn)
                 await wait_for(lambda: rn.node.cache.order(coid).status == OrderStatus.SUBMITTED)
                 probe.cancel_order(rn.node.cache.order(coid))
                 await wait_for(lambda: bool(fake.requests_to("/v1/order", "DELETE")))
@@ -241,12 +239,7 @@ def test_an_unreadable_placement_answer_is_looked_up_not_rejected() -> None:
                 fake, ProbeConfig(quote_ids=IDS), IDS, exec_overrides={"lookup_delay_secs": 0.1}
             ) as rn:
                 fake.answer_unreadably("/v1/orders", method="POST")
-                probe = rn.probe
-                order = probe.order_factory.limit(
-                    BTC, OrderSide.BUY, Quantity.from_str("0.001"), Price.from_str("99000000")
-                )
-                probe.submit_order(order)
-                coid = order.client_order_id
+                coid = _submit_bid(rn)
                 await wait_for(lambda: rn.node.cache.order(coid).status == OrderStatus.ACCEPTED)
                 (venue_order,) = _venue_orders(fake, coid)
                 assert not rn.probe.events_of(coid, OrderRejected)
