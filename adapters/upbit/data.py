@@ -20,6 +20,7 @@ import asyncio
 import re
 from collections import deque
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import msgspec
 import pandas as pd
@@ -69,8 +70,7 @@ from adapters.upbit.orderbook import RawBook
 from adapters.upbit.orderbook import RawCache
 from adapters.upbit.orderbook import UnitsMemo
 from adapters.upbit.orderbook import UnitTokens
-from adapters.upbit.orderbook import book_to_deltas
-from adapters.upbit.orderbook import book_to_quote
+from adapters.upbit.orderbook import compiled_units_parser
 from adapters.upbit.parsing import nanos_to_iso
 from adapters.upbit.providers import UpbitInstrumentProvider
 from adapters.upbit.providers import UpbitUnknownMarketError
@@ -91,6 +91,9 @@ from adapters.upbit.schemas.ws import UpbitWsTrade
 from adapters.upbit.schemas.ws import UpbitWsTradeSimple
 from adapters.upbit.websocket.client import UpbitWebSocketClient
 from adapters.upbit.websocket.latency import WsLatencyStats
+
+if TYPE_CHECKING:
+    from adapters.upbit.units_parser import ParsedBook
 
 _TYPE_RE = re.compile(rb'"(?:type|ty)"\s*:\s*"([A-Za-z0-9_.]+)"')
 _CODE_RE = re.compile(rb'"(?:code|cd)"\s*:\s*"([A-Za-z0-9_.\-]+)"')
@@ -243,6 +246,10 @@ class UpbitDataClient(LiveMarketDataClient):
             if config.ws_format == "SIMPLE"
             else UnitTokens(DEFAULT_UNIT_KEYS, UpbitWsOrderbookUnit)
         )
+        # the compiled path for frames in Upbit's exact layout (None when not built: the Python path only)
+        self._units_parser = compiled_units_parser(
+            SIMPLE_UNIT_KEYS if config.ws_format == "SIMPLE" else DEFAULT_UNIT_KEYS,
+        )
         self._markets: dict[str, _MarketState] = {}
         self._poll_task: asyncio.Task | None = None
         self._watchdog_task: asyncio.Task | None = None
@@ -250,6 +257,7 @@ class UpbitDataClient(LiveMarketDataClient):
         self._precision_reload: asyncio.Task | None = None
         self.ws_latency = WsLatencyStats()
         self.frame_counts: dict[str, int] = {"orderbook": 0, "trade": 0, "ticker": 0, "status": 0}
+        self.python_path_books = 0  # orderbook frames that took the pure-Python path (see _units_parser)
         self.bad_frames: dict[tuple[str, str], int] = {}  # (type, market) -> malformed/unknown count
         self.ws_errors: list[tuple[str, str]] = []  # (name, message) of error frames
         self.rest_polls = 0
@@ -436,9 +444,14 @@ class UpbitDataClient(LiveMarketDataClient):
             state.last_frame_ns = ts_init
             if type(msg) is UpbitWsOrderbook or type(msg) is UpbitWsOrderbookSimple:
                 self.frame_counts["orderbook"] += 1
-                book = self._unit_tokens.to_book(
-                    msg.orderbook_units, state.price_raw, state.size_raw, state.book_memo
-                )
+                book: RawBook | ParsedBook | None = None
+                if self._units_parser is not None:
+                    book = self._units_parser.parse(msg.orderbook_units, state.price_precision, state.size_precision)
+                if book is None:  # not built, or a layout or number form it leaves to the Python path
+                    self.python_path_books += 1
+                    book = self._unit_tokens.to_book(
+                        msg.orderbook_units, state.price_raw, state.size_raw, state.book_memo
+                    )
                 self._on_book(book, msg.timestamp, state, ts_init)
             elif type(msg) is UpbitWsTrade or type(msg) is UpbitWsTradeSimple:
                 self.frame_counts["trade"] += 1
@@ -457,19 +470,17 @@ class UpbitDataClient(LiveMarketDataClient):
         except Exception as e:
             self._count_bad(raw, f"{type(e).__name__}: {e}")
 
-    def _on_book(self, book: RawBook, ts_ms: int, state: _MarketState, ts_init: int) -> None:
+    def _on_book(self, book: RawBook | ParsedBook, ts_ms: int, state: _MarketState, ts_init: int) -> None:
         if ts_ms < state.last_book_ts:
             return  # older than what REST polling already emitted
-        n_bids, prices = book.n_bids, book.prices
-        if 0 < n_bids < len(prices) and prices[0] >= prices[n_bids]:
-            self._locked_book(state, prices[0], prices[n_bids])
+        crossed = book.crossed()
+        if crossed is not None:
+            self._locked_book(state, *crossed)
             return
         state.last_book_ts = ts_ms
         ts_event = ts_ms * 1_000_000
         if state.wants_quotes:
-            quote = book_to_quote(
-                book, state.instrument_id, state.price_precision, state.size_precision, ts_event, ts_init
-            )
+            quote = book.to_quote(state.instrument_id, state.price_precision, state.size_precision, ts_event, ts_init)
             if quote is not None:
                 self._handle_data(quote)
         if state.wants_book:
@@ -477,8 +488,7 @@ class UpbitDataClient(LiveMarketDataClient):
                 book = book.truncated(state.book_depth)
             state.sequence += 1
             self._handle_data(
-                book_to_deltas(
-                    book,
+                book.to_deltas(
                     state.instrument_id,
                     state.price_precision,
                     state.size_precision,

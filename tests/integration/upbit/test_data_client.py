@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+import msgspec
 import pandas as pd
 import pytest
 from nautilus_trader.core.uuid import UUID4
@@ -26,6 +27,7 @@ from nautilus_trader.model.identifiers import InstrumentId
 from adapters.upbit.constants import UPBIT_VENUE
 from tests.fakes.upbit import FakeUpbitServer
 from tests.fakes.upbit import fixtures
+from tests.fakes.upbit.server import java_number
 from tests.integration.upbit.harness import command_kwargs
 from tests.integration.upbit.harness import connected_data_client
 from tests.integration.upbit.harness import make_data_client
@@ -242,6 +244,58 @@ def test_a_book_locked_at_the_instruments_precision_is_not_emitted_and_reloads_i
                 assert not client.bad_frames
 
     asyncio.run(run())
+
+
+def _without_ts_init(value: object) -> object:
+    """The data as a dict without ``ts_init`` (the clock's at receipt), at every level."""
+    if isinstance(value, dict):
+        return {k: _without_ts_init(v) for k, v in value.items() if k != "ts_init"}
+    if isinstance(value, list):
+        return [_without_ts_init(v) for v in value]
+    return value
+
+
+def test_the_compiled_and_the_python_path_emit_the_same_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Upbit's frames as the fake writes them (Java number forms; 30, 15 and 1 units; a padded thin side),
+    # through the real handler once with the compiled parser and once without it
+    book = fixtures.recorded_book_units()
+    thin = [{**u, "ask_price": Decimal(0), "ask_size": Decimal(0)} if i > 2 else u for i, u in enumerate(book)]
+    frames = [
+        msgspec.json.encode(
+            {
+                "type": "orderbook",
+                "code": "KRW-BTC",
+                "timestamp": 1_790_134_742_106 + i,
+                "orderbook_units": [
+                    {k: java_number(u[k]) for k in ("ask_price", "bid_price", "ask_size", "bid_size")} for u in units
+                ],
+                "stream_type": "REALTIME",
+            },
+        )
+        for i, units in enumerate([book, book[:15], book[:1], thin])
+    ]
+
+    async def emitted(pure_python: bool) -> tuple[list[object], int]:
+        if pure_python:
+            monkeypatch.setenv("ARB_UPBIT_PURE_PYTHON", "1")
+        else:
+            monkeypatch.delenv("ARB_UPBIT_PURE_PYTHON", raising=False)
+        async with FakeUpbitServer() as fake:
+            client, received = make_data_client(fake, ["KRW-BTC.UPBIT"])
+            await client._instrument_provider.initialize()
+            state = await client._market_state(BTC)
+            assert state is not None
+            state.wants_quotes = state.wants_book = True
+            for frame in frames:
+                client._handle_ws_message(frame)
+            await client._http_client.close()
+        assert not client.bad_frames
+        return [_without_ts_init(type(d).to_dict(d)) for d in received], client.python_path_books
+
+    compiled, python = asyncio.run(emitted(False)), asyncio.run(emitted(True))
+    assert len(compiled[0]) == 8  # a quote and a snapshot per frame
+    assert compiled[0] == python[0]
+    assert (compiled[1], python[1]) == (0, len(frames))
 
 
 def test_unknown_market_is_not_subscribed_and_reported() -> None:

@@ -1,0 +1,373 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""
+Compiled fast path of :mod:`adapters.upbit.orderbook`: an orderbook units array to NautilusTrader data.
+
+:class:`UnitsParser` reads a units array written exactly the way Upbit writes it
+(``[{"ask_price":V,"bid_price":V,"ask_size":V,"bid_size":V},...]``, or the SIMPLE keys) in one C pass, each
+number straight into a fixed-point raw value (``value * 10**16``) at the instrument's precision, and
+:class:`ParsedBook` builds the snapshot ``OrderBookDeltas`` and the top-of-book ``QuoteTick`` from those C
+values through NautilusTrader's own ``from_raw_c`` constructors (no Python integer per level).
+
+It takes only what it can convert exactly without rounding: unsigned digits with an optional fraction and
+an optional upper-case exponent (``159508000``, ``3000.0``, ``0.00077720``, ``1.16539E8``, ``9.6713E-4``),
+no non-zero digit beyond the precision, within NautilusTrader's raw bounds. For anything else (another layout or key
+order, whitespace, a sign, a lower-case exponent, rounding, out of range) :meth:`UnitsParser.parse` returns
+``None`` and the caller takes the pure-Python path (:meth:`adapters.upbit.orderbook.UnitTokens.to_book`),
+which gives the same values or raises the error. Both paths give identical data (tested frame by frame).
+"""
+
+from libc.stdint cimport uint8_t
+from libc.stdint cimport uint64_t
+
+from nautilus_trader.core.rust.model cimport BookAction
+from nautilus_trader.core.rust.model cimport OrderSide
+from nautilus_trader.core.rust.model cimport PriceRaw
+from nautilus_trader.core.rust.model cimport QuantityRaw
+from nautilus_trader.core.rust.model cimport uint128_t as u128  # __uint128_t (model.h)
+from nautilus_trader.model.data cimport OrderBookDelta
+from nautilus_trader.model.data cimport OrderBookDeltas
+from nautilus_trader.model.data cimport QuoteTick
+from nautilus_trader.model.identifiers cimport InstrumentId
+
+cdef enum:
+    MAX_UNITS = 64  # the pure-Python path's bound too
+    FIXED_PRECISION = 16
+    MAX_DIGITS = 36  # significant digits an unsigned 128-bit value always holds (10**36 < 2**127)
+    F_SNAPSHOT = 32  # RecordFlag.F_SNAPSHOT
+    F_LAST_SNAPSHOT = 160  # RecordFlag.F_SNAPSHOT | RecordFlag.F_LAST
+
+ctypedef unsigned char uchar
+
+from nautilus_trader.model.objects import FIXED_PRECISION as _NAUTILUS_FIXED_PRECISION
+from nautilus_trader.model.objects import PRICE_MAX
+from nautilus_trader.model.objects import QUANTITY_MAX
+
+if _NAUTILUS_FIXED_PRECISION != FIXED_PRECISION:
+    raise ImportError(f"NautilusTrader's fixed precision is {_NAUTILUS_FIXED_PRECISION}, not {FIXED_PRECISION}")
+
+cdef enum:
+    MAX_SCALE = 39  # 10**39 > 2**128: any non-zero digits scaled this far are out of range
+    MAX_SHIFT = 56  # the largest decimal shift the Python path takes (orderbook._MAX_SHIFT)
+
+# 10**k, and the largest digits that scaled by 10**k stay within NautilusTrader's raw bounds (PRICE_RAW_MAX,
+# QUANTITY_RAW_MAX: not exported to Python), for k < MAX_SCALE
+cdef u128 _POW10[MAX_SCALE]
+cdef u128 _PRICE_DIGITS_MAX[MAX_SCALE]
+cdef u128 _SIZE_DIGITS_MAX[MAX_SCALE]
+for _k in range(MAX_SCALE):
+    _POW10[_k] = 10**_k
+    _PRICE_DIGITS_MAX[_k] = int(PRICE_MAX) * 10**FIXED_PRECISION // 10**_k
+    _SIZE_DIGITS_MAX[_k] = int(QUANTITY_MAX) * 10**FIXED_PRECISION // 10**_k
+
+
+cdef class ParsedBook:
+    """
+    A book in raw fixed-point C values, in delta order: bids best first, then asks best first.
+
+    Levels with a zero price or size (Upbit pads a thin side with them) are dropped, as
+    :class:`adapters.upbit.orderbook.RawBook` drops them.
+    """
+
+    cdef PriceRaw prices[2 * MAX_UNITS]
+    cdef QuantityRaw sizes[2 * MAX_UNITS]
+    cdef readonly int n_bids
+    """The number of bid levels."""
+    cdef readonly int n_levels
+    """The number of levels, bids and asks."""
+
+    def crossed(self):
+        """Return ``(best bid raw, best ask raw)`` when the book is locked or crossed, else ``None``."""
+        if 0 < self.n_bids < self.n_levels and self.prices[0] >= self.prices[self.n_bids]:
+            return int(self.prices[0]), int(self.prices[self.n_bids])
+        return None
+
+    def raw_levels(self):
+        """Return ``(prices, sizes, n_bids)`` as Python integers (for tests and diagnostics)."""
+        cdef int i
+        return (
+            [int(self.prices[i]) for i in range(self.n_levels)],
+            [int(self.sizes[i]) for i in range(self.n_levels)],
+            self.n_bids,
+        )
+
+    cpdef ParsedBook truncated(self, int depth):
+        """Return the book cut to ``depth`` levels a side (``self`` when it has no more)."""
+        cdef int n_asks = self.n_levels - self.n_bids
+        if self.n_bids <= depth and n_asks <= depth:
+            return self
+        cdef ParsedBook book = ParsedBook.__new__(ParsedBook)
+        cdef int bids = min(self.n_bids, depth)
+        cdef int asks = min(n_asks, depth)
+        cdef int i
+        for i in range(bids):
+            book.prices[i] = self.prices[i]
+            book.sizes[i] = self.sizes[i]
+        for i in range(asks):
+            book.prices[bids + i] = self.prices[self.n_bids + i]
+            book.sizes[bids + i] = self.sizes[self.n_bids + i]
+        book.n_bids = bids
+        book.n_levels = bids + asks
+        return book
+
+    cpdef OrderBookDeltas to_deltas(
+        self,
+        InstrumentId instrument_id,
+        uint8_t price_precision,
+        uint8_t size_precision,
+        uint64_t sequence,
+        uint64_t ts_event,
+        uint64_t ts_init,
+    ):
+        """Return the book as snapshot ``OrderBookDeltas``: ``CLEAR`` then one ``ADD`` per level."""
+        cdef int n = self.n_levels
+        cdef int i
+        cdef list deltas = [
+            OrderBookDelta.from_raw_c(
+                instrument_id,
+                BookAction.CLEAR,
+                OrderSide.NO_ORDER_SIDE,
+                0,
+                price_precision,
+                0,
+                size_precision,
+                0,
+                F_SNAPSHOT if n else F_LAST_SNAPSHOT,
+                sequence,
+                ts_event,
+                ts_init,
+            ),
+        ]
+        for i in range(n):
+            deltas.append(
+                OrderBookDelta.from_raw_c(
+                    instrument_id,
+                    BookAction.ADD,
+                    OrderSide.BUY if i < self.n_bids else OrderSide.SELL,
+                    self.prices[i],
+                    price_precision,
+                    self.sizes[i],
+                    size_precision,
+                    0,
+                    F_LAST_SNAPSHOT if i == n - 1 else F_SNAPSHOT,
+                    sequence,
+                    ts_event,
+                    ts_init,
+                ),
+            )
+        return OrderBookDeltas(instrument_id, deltas)
+
+    cpdef QuoteTick to_quote(
+        self,
+        InstrumentId instrument_id,
+        uint8_t price_precision,
+        uint8_t size_precision,
+        uint64_t ts_event,
+        uint64_t ts_init,
+    ):
+        """Return the top of the book as a ``QuoteTick``; ``None`` when a side is empty."""
+        cdef int b = self.n_bids
+        if b == 0 or b == self.n_levels:
+            return None
+        # the Python-level constructor: QuoteTick.from_raw_c takes 128-bit values on the stack, where
+        # compilers have disagreed on their alignment (OrderBookDelta.from_raw_c takes its one there first)
+        return QuoteTick.from_raw(
+            instrument_id,
+            self.prices[0],
+            self.prices[b],
+            price_precision,
+            price_precision,
+            self.sizes[0],
+            self.sizes[b],
+            size_precision,
+            size_precision,
+            ts_event,
+            ts_init,
+        )
+
+
+cdef inline bint _expect(
+    const uchar* data,
+    Py_ssize_t end,
+    Py_ssize_t* pos,
+    const uchar* text,
+    Py_ssize_t length,
+) noexcept:
+    cdef Py_ssize_t p = pos[0]
+    cdef Py_ssize_t i
+    if p + length > end:
+        return False
+    for i in range(length):
+        if data[p + i] != text[i]:
+            return False
+    pos[0] = p + length
+    return True
+
+
+cdef inline bint _number(
+    const uchar* data,
+    Py_ssize_t end,
+    Py_ssize_t* pos,
+    int precision,
+    const u128* digits_max,
+    u128* out,
+) noexcept:
+    # an unsigned JSON number at data[pos] as value * 10**16, exact at `precision`, at most `bound`
+    cdef Py_ssize_t p = pos[0]
+    cdef u128 digits = 0
+    cdef int significant = 0
+    cdef int decimals = 0
+    cdef int exponent = 0
+    cdef int exponent_digits = 0
+    cdef bint negative_exponent = False
+    cdef int scale
+    cdef int shift
+    if p >= end or not (b"0"[0] <= data[p] <= b"9"[0]):
+        return False
+    while p < end and b"0"[0] <= data[p] <= b"9"[0]:
+        if digits or data[p] != b"0"[0]:
+            significant += 1
+        digits = digits * 10 + (data[p] - b"0"[0])
+        p += 1
+        if significant > MAX_DIGITS:
+            return False
+    if p < end and data[p] == b"."[0]:
+        p += 1
+        if p >= end or not (b"0"[0] <= data[p] <= b"9"[0]):
+            return False
+        while p < end and b"0"[0] <= data[p] <= b"9"[0]:
+            if digits or data[p] != b"0"[0]:
+                significant += 1
+            digits = digits * 10 + (data[p] - b"0"[0])
+            decimals += 1
+            p += 1
+            if significant > MAX_DIGITS or decimals > 60:
+                return False
+    if p < end and data[p] == b"E"[0]:
+        p += 1
+        if p < end and (data[p] == b"-"[0] or data[p] == b"+"[0]):
+            negative_exponent = data[p] == b"-"[0]
+            p += 1
+        while p < end and b"0"[0] <= data[p] <= b"9"[0]:
+            exponent = exponent * 10 + (data[p] - b"0"[0])
+            exponent_digits += 1
+            p += 1
+            if exponent_digits > 3:
+                return False
+        if exponent_digits == 0:
+            return False
+        if negative_exponent:
+            exponent = -exponent
+    # value * 10**precision = digits * 10**shift: decimals beyond the precision must be zeros ("3000.0" at
+    # precision 0, Java's form of a whole number); rounding is left to the Python path
+    shift = exponent - decimals + precision
+    if digits == 0:
+        if shift > MAX_SHIFT or shift < -MAX_SHIFT:
+            return False  # out of any range for the Python path: it refuses the frame
+        out[0] = 0
+        pos[0] = p
+        return True
+    if shift < 0:
+        if -shift >= MAX_SCALE or digits % _POW10[-shift]:
+            return False
+        digits //= _POW10[-shift]
+        shift = 0
+    scale = shift + FIXED_PRECISION - precision  # raw = digits * 10**scale
+    if scale >= MAX_SCALE or digits > digits_max[scale]:
+        return False
+    out[0] = digits * _POW10[scale]
+    pos[0] = p
+    return True
+
+
+cdef class UnitsParser:
+    """
+    Reads orderbook units arrays in Upbit's exact layout into :class:`ParsedBook` objects.
+
+    Parameters
+    ----------
+    keys : tuple[str, str, str, str]
+        The JSON keys of ask price, bid price, ask size and bid size, in the order Upbit writes them.
+
+    """
+
+    cdef bytes _ask_price
+    cdef bytes _bid_price
+    cdef bytes _ask_size
+    cdef bytes _bid_size
+
+    def __init__(self, tuple keys not None):
+        if len(keys) != 4:
+            raise ValueError(f"four keys expected, got {keys!r}")
+        self._ask_price = b'{"' + keys[0].encode() + b'":'
+        self._bid_price = b',"' + keys[1].encode() + b'":'
+        self._ask_size = b',"' + keys[2].encode() + b'":'
+        self._bid_size = b',"' + keys[3].encode() + b'":'
+
+    cpdef ParsedBook parse(self, const uchar[::1] units, int price_precision, int size_precision):
+        """
+        Return the units array as a :class:`ParsedBook`, or ``None`` when it is not in the exact layout and
+        number forms this path converts (the pure-Python path then decides).
+        """
+        if not (0 <= price_precision <= FIXED_PRECISION and 0 <= size_precision <= FIXED_PRECISION):
+            return None
+        cdef const u128* price_bound = _PRICE_DIGITS_MAX
+        cdef const u128* size_bound = _SIZE_DIGITS_MAX
+        cdef u128 bid_prices[MAX_UNITS]
+        cdef u128 ask_prices[MAX_UNITS]
+        cdef u128 bid_sizes[MAX_UNITS]
+        cdef u128 ask_sizes[MAX_UNITS]
+        cdef const uchar* ask_price = self._ask_price
+        cdef const uchar* bid_price = self._bid_price
+        cdef const uchar* ask_size = self._ask_size
+        cdef const uchar* bid_size = self._bid_size
+        cdef Py_ssize_t ask_price_len = len(self._ask_price)
+        cdef Py_ssize_t bid_price_len = len(self._bid_price)
+        cdef Py_ssize_t ask_size_len = len(self._ask_size)
+        cdef Py_ssize_t bid_size_len = len(self._bid_size)
+        cdef Py_ssize_t end = units.shape[0]
+        cdef Py_ssize_t pos = 1
+        cdef int n = 0
+        cdef int i
+        cdef int k
+        if end < 2 or units[0] != b"["[0]:
+            return None
+        cdef const uchar* data = &units[0]
+        while True:
+            if n == MAX_UNITS:
+                return None
+            if not (
+                _expect(data, end, &pos, ask_price, ask_price_len)
+                and _number(data, end, &pos, price_precision, price_bound, &ask_prices[n])
+                and _expect(data, end, &pos, bid_price, bid_price_len)
+                and _number(data, end, &pos, price_precision, price_bound, &bid_prices[n])
+                and _expect(data, end, &pos, ask_size, ask_size_len)
+                and _number(data, end, &pos, size_precision, size_bound, &ask_sizes[n])
+                and _expect(data, end, &pos, bid_size, bid_size_len)
+                and _number(data, end, &pos, size_precision, size_bound, &bid_sizes[n])
+                and pos < end
+                and data[pos] == b"}"[0]
+            ):
+                return None
+            n += 1
+            pos += 1
+            if pos < end and data[pos] == b","[0]:
+                pos += 1
+                continue
+            if pos == end - 1 and data[pos] == b"]"[0]:
+                break
+            return None
+        cdef ParsedBook book = ParsedBook.__new__(ParsedBook)
+        k = 0
+        for i in range(n):
+            if bid_prices[i] and bid_sizes[i]:
+                book.prices[k] = <PriceRaw>bid_prices[i]
+                book.sizes[k] = <QuantityRaw>bid_sizes[i]
+                k += 1
+        book.n_bids = k
+        for i in range(n):
+            if ask_prices[i] and ask_sizes[i]:
+                book.prices[k] = <PriceRaw>ask_prices[i]
+                book.sizes[k] = <QuantityRaw>ask_sizes[i]
+                k += 1
+        book.n_levels = k
+        return book
