@@ -321,13 +321,18 @@ class BinanceVenueSettings(_Frozen):
     """
     Binance through NautilusTrader's built-in adapter (``nautilus_trader.adapters.binance``).
 
-    ``base_url_http`` / ``base_url_ws`` override the adapter's URLs (tests point them at the loopback fake).
+    ``base_url_http`` / ``base_url_ws`` override the adapter's URLs (tests point them at the loopback fake):
+    ``base_url_ws`` is the market-data stream. The execution client (live mode) has its own WebSocket URLs:
+    ``base_url_ws_api`` (Binance's WS-API, where it logs on for user data; NautilusTrader's exec
+    ``base_url_ws``) and ``base_url_ws_stream`` (the futures user-data stream).
     """
 
     account_type: Literal["spot", "usdt_futures"] = "spot"
     environment: Literal["live", "testnet", "demo"] = "live"
     base_url_http: str | None = None
     base_url_ws: str | None = None
+    base_url_ws_api: str | None = None
+    base_url_ws_stream: str | None = None
     us: bool = False
     update_instruments_interval_mins: PositiveInt | None = 60
 
@@ -336,7 +341,7 @@ class BinanceVenueSettings(_Frozen):
     def _http(cls, v: str | None) -> str | None:
         return _check_url(v, ("http", "https"))
 
-    @field_validator("base_url_ws")
+    @field_validator("base_url_ws", "base_url_ws_api", "base_url_ws_stream")
     @classmethod
     def _ws(cls, v: str | None) -> str | None:
         return _check_url(v, ("ws", "wss"))

@@ -206,6 +206,8 @@ def binance_exec_config(settings: Settings) -> BinanceExecClientConfig:
         account_type=_binance_account_type(settings),
         environment=_binance_environment(settings),
         base_url_http=binance.base_url_http,
+        base_url_ws=binance.base_url_ws_api,  # the exec client's base_url_ws is Binance's WS-API
+        base_url_ws_stream=binance.base_url_ws_stream,
         us=binance.us,
         instrument_provider=InstrumentProviderConfig(load_ids=frozenset(venue_instrument_ids(settings)["BINANCE"])),
     )

@@ -11,6 +11,7 @@ from arb_plugin.cli import main
 from arb_plugin.nodes.live import LiveNodeError
 from arb_plugin.nodes.live import TradingMode
 from arb_plugin.nodes.live import binance_data_config
+from arb_plugin.nodes.live import binance_exec_config
 from arb_plugin.nodes.live import complete_balances
 from arb_plugin.nodes.live import instrument_currencies
 from arb_plugin.nodes.live import require_live_credentials
@@ -77,6 +78,25 @@ def test_binance_data_client_from_settings() -> None:
     assert config.base_url_ws == "ws://127.0.0.1:18081"
     assert config.api_key == KEYS["BINANCE_API_KEY"]
     assert config.instrument_provider.load_ids == frozenset({"BTCUSDT.BINANCE"})
+
+
+def test_binance_execution_client_gets_its_own_websocket_urls() -> None:
+    # the exec client's base_url_ws is Binance's WS-API (user-data logon), not the market-data stream: a
+    # setting for each, so an overridden venue is overridden for execution too
+    settings = _settings(
+        ARB_VENUES__BINANCE__BASE_URL_HTTP="http://127.0.0.1:18080",
+        ARB_VENUES__BINANCE__BASE_URL_WS="ws://127.0.0.1:18081",
+        ARB_VENUES__BINANCE__BASE_URL_WS_API="ws://127.0.0.1:18082/ws-api/v3",
+        ARB_VENUES__BINANCE__BASE_URL_WS_STREAM="ws://127.0.0.1:18083/private",
+        **KEYS,
+    )
+    config = binance_exec_config(settings)
+    assert config.base_url_http == "http://127.0.0.1:18080"
+    assert config.base_url_ws == "ws://127.0.0.1:18082/ws-api/v3"
+    assert config.base_url_ws_stream == "ws://127.0.0.1:18083/private"
+    assert binance_data_config(settings).base_url_ws == "ws://127.0.0.1:18081"
+    unset = binance_exec_config(_settings(**KEYS))
+    assert (unset.base_url_ws, unset.base_url_ws_stream) == (None, None)  # NautilusTrader's defaults
 
 
 @pytest.mark.parametrize(
