@@ -676,7 +676,10 @@ class RiskGate:
             self._log_error(f"Risk guard HALTED trading: {trip.reason}")
             self._sync_trading_state()
             if self.limits.flatten_on_halt:
-                self._msgbus.publish(FLATTEN_TOPIC, FlattenRequest(reason=trip.reason, ts_event=now))
+                if self._msgbus.has_subscribers(FLATTEN_TOPIC):
+                    self._msgbus.publish(FLATTEN_TOPIC, FlattenRequest(reason=trip.reason, ts_event=now))
+                else:  # a trip while the node starts (no strategy subscribed yet): not published into the void
+                    self._ask_flatten_later(trip.reason)
         else:
             self._trigger(trip.guard.value, "block", trip.scope, trip.reason)
             self._log_warning(f"Risk guard blocked {trip.scope} for the trading day: {trip.reason}")
@@ -710,7 +713,7 @@ class RiskGate:
             g = self.guard.global_guard
             if g.halted and self.limits.flatten_on_halt:
                 # a halt that survived the restart: its flatten is asked for again, once the strategies run
-                self._ask_flatten_later(g.halt_reason or "halt restored after a restart")
+                self._ask_flatten_later(f"{g.halt_reason or 'halt restored after a restart'} (restored)")
         clock = self._clock
         if _DAY_ALERT in clock.timer_names:
             clock.cancel_timer(_DAY_ALERT)
@@ -723,19 +726,22 @@ class RiskGate:
 
     def _ask_flatten_later(self, reason: str) -> None:
         # The strategies subscribe to the flatten topic when they start, after the engines (and, live, after
-        # the actor that restores this state): the request goes out after the next data they handle.
+        # the actor that restores this state): the request goes out after the first data handled once one
+        # has subscribed.
         if self._flatten_pending is None:
             self._flatten_pending = reason
             self._msgbus.subscribe("data.quotes.*", self._send_pending_flatten, _LATE_PRIORITY)
             self._msgbus.subscribe("data.bars.*", self._send_pending_flatten, _LATE_PRIORITY)
 
     def _send_pending_flatten(self, data: object) -> None:
+        if not self._msgbus.has_subscribers(FLATTEN_TOPIC):
+            return  # no strategy running yet: kept for the next data
         reason, self._flatten_pending = self._flatten_pending, None
         self._msgbus.unsubscribe("data.quotes.*", self._send_pending_flatten)
         self._msgbus.unsubscribe("data.bars.*", self._send_pending_flatten)
         if reason is not None and self.guard.global_guard.halted:
             now = self._clock.timestamp_ns()
-            self._msgbus.publish(FLATTEN_TOPIC, FlattenRequest(reason=f"{reason} (restored)", ts_event=now))
+            self._msgbus.publish(FLATTEN_TOPIC, FlattenRequest(reason=reason, ts_event=now))
 
     def _sync_trading_state(self) -> None:
         engine = self.engine

@@ -249,3 +249,27 @@ def test_a_halt_restored_the_same_day_asks_for_the_flatten_again(make) -> None:
     next_day = make(limits, [], seconds=3, carry=carry, start_ns=T0 + 86_400 * SEC)
     next_day.run(3)
     assert next_day.strategy.flatten_requests == []
+
+
+def test_a_halt_before_any_strategy_listens_is_flattened_once_one_does(make) -> None:
+    # flatten_on_halt: a trip while no strategy has subscribed to the flatten topic yet (a node starting, its
+    # reconciled fills already counted) is not published into the void: it goes out after the first data
+    # handled once a strategy listens
+    from arb_plugin.events import FLATTEN_TOPIC
+
+    limits = no_limits(max_daily_loss=D("14027"), flatten_on_halt=True)
+    setup = make(
+        limits,
+        [
+            (2, lambda s: s.submit(BTC_B, BUY, "0.01")),
+            (5, lambda s: s.msgbus.unsubscribe(FLATTEN_TOPIC, s.flatten_requests.append)),
+            (15, lambda s: s.msgbus.subscribe(FLATTEN_TOPIC, s.flatten_requests.append)),
+        ],
+        seconds=20,
+        prices=_drop_at_10,
+    )
+    setup.run(20)
+    assert setup.gate.guard.global_guard.halted  # halted at second 10, while nobody listened
+    requests = setup.strategy.flatten_requests
+    assert [r.reason for r in requests] == ["MAX_DAILY_LOSS: daily PnL -14,028 KRW < -14,027 KRW"]
+    assert T0 + 15 * SEC <= requests[0].ts_event < T0 + 17 * SEC  # with the first quotes after subscribing
