@@ -27,15 +27,17 @@ def _extensions() -> list[Extension]:
         "adapters.upbit.units_parser",
         ["adapters/upbit/units_parser.pyx"],
         include_dirs=[includes],
-        extra_compile_args=["-O2", "-Wno-unused-function"],
-        optional=True,  # no compiler: install anyway, the pure-Python path is used
+        extra_compile_args=["-O2", "-g0", "-Wno-unused-function"],
     )
-    return cythonize(
+    extensions = cythonize(
         [extension],
         include_path=[site],
         compiler_directives={"language_level": 3},
         quiet=True,
     )
+    for compiled in extensions:
+        compiled.optional = True  # no compiler: install anyway, the pure-Python path is used (cythonize drops it)
+    return extensions
 
 
 setup(ext_modules=_extensions())

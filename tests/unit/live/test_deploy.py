@@ -104,6 +104,9 @@ def test_dockerfile(repo_root: Path) -> None:
     assert by_name["STOPSIGNAL"] == ["SIGINT"]
     assert "http://127.0.0.1:8080/health" in by_name["HEALTHCHECK"][0]
     assert any("pip install ." in run for run in by_name["RUN"])
+    # the compiled Upbit orderbook path is built (setup.py in the build context, a compiler) and checked
+    assert "setup.py" in next(c for c in by_name["COPY"] if c.startswith("pyproject.toml"))
+    assert any("gcc" in run and "import adapters.upbit.units_parser" in run for run in by_name["RUN"])
 
 
 def test_systemd_unit(repo_root: Path) -> None:
