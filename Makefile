@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench lint install services clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py adapters/upbit/units_parser.pyx
 	@set -e; \
 	if [ ! -x "$(PY)" ]; then \
 	  base=$$(scripts/find-python.sh); \
