@@ -21,7 +21,8 @@ Around the node: the :class:`LoggingManager` (NautilusTrader's log routed in), t
 flushing ``METRICS`` every second, and the ``/health`` + ``/metrics`` server. Engine exceptions shut the
 node down gracefully and are logged (``graceful_shutdown_on_exception=True`` on every live engine: never the
 silent ``os._exit(1)`` of reference §9 P2). SIGINT (Ctrl-C) and SIGTERM cancel working orders when
-``[node] cancel_orders_on_stop`` is set, then stop the node (the state bridge marks the session stopped).
+``[node] cancel_orders_on_stop`` is set, then stop the node (the state bridge marks the session stopped); a
+shutdown after an engine exception sends the same cancels before NautilusTrader stops the node.
 """
 
 from __future__ import annotations
@@ -416,6 +417,10 @@ class LiveNode:
         if self.shutdown_reason is None:
             self.shutdown_reason = command.reason or "ShutdownSystem"
             self.failed = True
+        if not self._stopping and self.settings.node.cancel_orders_on_stop and self.node.trader.is_running:
+            # the kernel stops the node on this same command: the cancels go out now, before its stop runs
+            # (no wait for their confirmation: the venue may answer after the clients disconnected)
+            self._request_cancels()
         self._stopping = True
 
     def _on_loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -441,19 +446,23 @@ class LiveNode:
     async def cancel_working_orders(self, timeout_s: float = 5.0) -> int:
         """Ask every strategy to cancel its open orders; wait (bounded) until none is open."""
         cache = self.node.cache
-        open_orders = cache.orders_open()
+        open_orders = self._request_cancels()
         if not open_orders:
             return 0
-        instruments = {order.instrument_id for order in open_orders}
-        for strategy in self.node.trader.strategies():
-            for instrument_id in instruments:
-                strategy.cancel_all_orders(instrument_id)
         deadline = time.monotonic() + timeout_s
         while cache.orders_open() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         left = len(cache.orders_open())
         self.log.warning(f"cancelled working orders on stop: {len(open_orders) - left} of {len(open_orders)}")
         return len(open_orders)
+
+    def _request_cancels(self) -> list[Any]:
+        # every strategy cancels its open orders on each instrument with one; returns the orders open before
+        open_orders = self.node.cache.orders_open()
+        for instrument_id in {order.instrument_id for order in open_orders}:
+            for strategy in self.node.trader.strategies():
+                strategy.cancel_all_orders(instrument_id)
+        return open_orders
 
     def dispose(self) -> None:
         """Dispose the node and close logging (after :meth:`run_async` has returned)."""

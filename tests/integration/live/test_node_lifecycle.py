@@ -4,8 +4,9 @@ venues:
 
 - a stop (the path SIGINT and SIGTERM take) cancels working orders when ``node.cancel_orders_on_stop`` is set,
   and leaves them when it is not; the session is marked stopped either way;
-- an exception inside an engine's queue shuts the node down gracefully, is logged with its traceback (to the
-  file and ``system_logs``), and the run ends with status 1 (never NautilusTrader's silent ``os._exit(1)``,
+- an exception inside an engine's queue shuts the node down gracefully (cancelling working orders per
+  ``node.cancel_orders_on_stop`` too), is logged with its traceback (to the file and ``system_logs``), and
+  the run ends with status 1 (never NautilusTrader's silent ``os._exit(1)``,
   reference §9 P2).
 """
 
@@ -87,8 +88,10 @@ def test_stop_cancels_working_orders_per_setting(
 def test_engine_exception_is_logged_and_stops_the_node(
     venues: PaperVenues, tmp_path: Path, logs_schema: str, pg_dsn: str, session: str, repo_root: Path,
 ) -> None:
-    outcome = _run_child(venues, tmp_path, logs_schema, session, "boom", repo_root)
+    outcome = _run_child(venues, tmp_path, logs_schema, session, "boom", repo_root,
+                         ARB_NODE__CANCEL_ORDERS_ON_STOP="true")
     assert outcome["rc"] == 1 and outcome["failed"] is True
+    assert outcome["status_after"] == "CANCELED"  # cancel_orders_on_stop holds on this path too
     assert "RuntimeError" in outcome["reason"] and "boom" in outcome["reason"]
     records = [json.loads(line) for line in (tmp_path / "arbitrage_staging.log").read_text().splitlines()]
     traced = [r for r in records if r["level"] == "ERROR" and "Traceback" in r["message"] and "boom" in r["message"]]
