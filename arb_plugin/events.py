@@ -94,6 +94,7 @@ class LegFill(msgspec.Struct, frozen=True):
     side: str  # "BUY" | "SELL": the side of the entry on this venue
     quantity: str  # decimal string, base units
     avg_px: str  # decimal string, quote currency
+    fee_base: str = "0"  # base asset paid in commissions in the current phase (VenueLeg.fee_base)
 
 
 class WorkingOrder(msgspec.Struct, frozen=True):

@@ -234,9 +234,10 @@ class PairBook:
                 side="BUY" if leg.quantity > 0 else "SELL",
                 quantity=str(abs(leg.quantity)),
                 avg_px=str(leg.avg_px),
+                fee_base=str(leg.fee_base),
             )
             for leg in (self.binance, self.upbit)
-            if leg.quantity != 0
+            if leg.quantity != 0 or leg.fee_base != 0
         )
         return PairSnapshot(
             symbol=self.symbol,
@@ -269,7 +270,7 @@ class PairBook:
         self.trip_flow_krw = Decimal(snap.trip_flow_krw)
         self.retries = snap.retries
         for leg in (self.binance, self.upbit):
-            leg.quantity, leg.avg_px = ZERO, ZERO
+            leg.quantity, leg.avg_px, leg.fee_base = ZERO, ZERO, ZERO
         for fill in snap.legs:
             venue = self.binance if fill.instrument_id == self.binance.instrument_id else self.upbit
             if fill.instrument_id != venue.instrument_id:
@@ -277,5 +278,6 @@ class PairBook:
             qty = Decimal(fill.quantity)
             venue.quantity = qty if fill.side == "BUY" else -qty
             venue.avg_px = Decimal(fill.avg_px)
+            venue.fee_base = Decimal(fill.fee_base)  # "0" in snapshots written before it was kept
         self.working = {}
         return list(snap.working_orders)

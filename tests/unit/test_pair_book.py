@@ -75,6 +75,25 @@ def test_snapshot_round_trip_restores_everything():
     assert [w.client_order_id for w in working] == ["1"]
 
 
+def test_a_base_asset_fee_survives_a_restart():
+    # Binance spot without BNB: the buy's fee is taken in BTC, so the leg holds less than it traded; after a
+    # restart the current phase must still aim for what it holds, not top the leg up by the fee
+    b = book()
+    b.start_entry(Direction.BUY_BINANCE, D("0.01"), D(120), ts=1)
+    b.track(order("1", "BINANCE", "BUY", "0.01"))
+    b.apply_fill("1", D("0.01"), D(100_000), D(0), D(1400), fee_base=D("0.00001"))
+    assert b.binance.quantity == D("0.00999") and b.targets() == (D("0.00999"), D("-0.01"))
+    restored = book()
+    restored.restore(PairSnapshot.from_json(b.snapshot(9).to_json()))
+    assert restored.binance.fee_base == D("0.00001") and restored.binance.traded == D("0.01")
+    assert restored.targets() == b.targets()
+    # a snapshot written before the fee was kept reads as no fee paid
+    old = PairSnapshot.from_json(b.snapshot(9).to_json().replace(b',"fee_base":"0.00001"', b""))
+    legacy = book()
+    legacy.restore(old)
+    assert legacy.binance.fee_base == 0 and legacy.binance.quantity == D("0.00999")
+
+
 def test_restore_refuses_another_pairs_snapshot():
     other = PairBook("ETHUSDT", VenueLeg("ETHUSDT.BINANCE"), VenueLeg("KRW-ETH.UPBIT")).snapshot(1)
     with pytest.raises(ValueError, match="snapshot of 'ETHUSDT' given to pair 'BTCUSDT'"):
