@@ -27,6 +27,8 @@ def _extensions() -> list[Extension]:
         "adapters.upbit.units_parser",
         ["adapters/upbit/units_parser.pyx"],
         include_dirs=[includes],
+        # the NautilusTrader it is compiled against: refused at import by any other (its C layouts may differ)
+        define_macros=[("ARB_NAUTILUS_VERSION", f'"{nautilus_trader.__version__}"')],
         extra_compile_args=["-O2", "-g0", "-Wno-unused-function"],
     )
     extensions = cythonize(

@@ -59,6 +59,7 @@ from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
 
+from adapters.upbit import orderbook
 from adapters.upbit.config import UpbitDataClientConfig
 from adapters.upbit.constants import UPBIT_WS_ORDERBOOK_COUNTS
 from adapters.upbit.constants import UPBIT_WS_ORDERBOOK_MAX_UNITS
@@ -250,6 +251,10 @@ class UpbitDataClient(LiveMarketDataClient):
         self._units_parser = compiled_units_parser(
             SIMPLE_UNIT_KEYS if config.ws_format == "SIMPLE" else DEFAULT_UNIT_KEYS,
         )
+        if self._units_parser is None:
+            self._log.warning(
+                f"Orderbook frames take the pure-Python path (~3x slower): {orderbook.compiled_path_problem}",
+            )
         self._markets: dict[str, _MarketState] = {}
         self._poll_task: asyncio.Task | None = None
         self._watchdog_task: asyncio.Task | None = None
@@ -377,8 +382,14 @@ class UpbitDataClient(LiveMarketDataClient):
             return
         state = await self._market_state(command.instrument_id)
         if state is not None:
+            depth = max(command.depth or 0, 0)  # 0 (or a negative depth NautilusTrader lets through): every level
+            if not state.wants_book:
+                state.book_depth = depth
+            elif state.book_depth and depth:
+                state.book_depth = max(state.book_depth, depth)  # the deepest subscriber's depth
+            else:
+                state.book_depth = 0  # a subscriber already wants, or now wants, every level
             state.wants_book = True
-            state.book_depth = max(state.book_depth, command.depth or 0) if state.book_depth else command.depth
             self._resubscribe()
 
     async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:

@@ -55,6 +55,8 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import RecordFlag
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.objects import FIXED_PRECISION
+from nautilus_trader.model.objects import PRICE_MAX
+from nautilus_trader.model.objects import QUANTITY_MAX
 
 if TYPE_CHECKING:
     from adapters.upbit.units_parser import UnitsParser
@@ -73,6 +75,10 @@ _SELL = int(OrderSide.SELL)
 _F_SNAPSHOT = int(RecordFlag.F_SNAPSHOT)
 _F_LAST_SNAPSHOT = int(RecordFlag.F_SNAPSHOT) | int(RecordFlag.F_LAST)
 _from_raw = OrderBookDelta.from_raw
+# NautilusTrader's raw bounds (PRICE_RAW_MAX, QUANTITY_RAW_MAX; not exported to Python): beyond them its Rust
+# core aborts the process, so a book holding such a value is refused with ValueError first
+PRICE_RAW_MAX = int(PRICE_MAX) * 10**FIXED_PRECISION
+QUANTITY_RAW_MAX = int(QUANTITY_MAX) * 10**FIXED_PRECISION
 
 
 def compiled_units_parser(keys: tuple[str, str, str, str]) -> UnitsParser | None:
@@ -83,13 +89,20 @@ def compiled_units_parser(keys: tuple[str, str, str, str]) -> UnitsParser | None
     Both paths give identical data; the compiled one only takes frames in Upbit's exact layout and number
     forms and leaves every other frame to :meth:`UnitTokens.to_book`.
     """
+    global compiled_path_problem
     if os.environ.get("ARB_UPBIT_PURE_PYTHON", "").strip().lower() in ("1", "true", "yes"):
+        compiled_path_problem = "turned off by ARB_UPBIT_PURE_PYTHON"
         return None
     try:
         module = importlib.import_module("adapters.upbit.units_parser")
-    except ImportError:
+    except ImportError as e:  # not built (no C compiler at install), or built against another NautilusTrader
+        compiled_path_problem = str(e)
         return None
+    compiled_path_problem = None
     return module.UnitsParser(keys)
+
+
+compiled_path_problem: str | None = None  # why the last compiled_units_parser call returned None
 
 
 def _all_bytes_but(keep: bytes) -> bytes:
@@ -503,6 +516,12 @@ class RawBook:
     __slots__ = ("n_bids", "prices", "sizes")
 
     def __init__(self, prices: list[int], sizes: list[int], n_bids: int) -> None:
+        if prices and (max(prices) > PRICE_RAW_MAX or min(prices) < -PRICE_RAW_MAX or max(sizes) > QUANTITY_RAW_MAX):
+            # beyond NautilusTrader's bounds its Rust core would abort the process on building the data
+            raise ValueError(
+                f"price or size out of NautilusTrader's range (raw prices {min(prices)}..{max(prices)}, "
+                f"largest raw size {max(sizes)})",
+            )
         if not (all(prices) and all(sizes)):
             kept = [i for i, (price, size) in enumerate(zip(prices, sizes, strict=True)) if price and size]
             prices = [prices[i] for i in kept]
@@ -574,7 +593,9 @@ class RawBook:
         return book_to_quote(self, instrument_id, price_precision, size_precision, ts_event, ts_init)
 
     def truncated(self, depth: int) -> RawBook:
-        """Return the book cut to ``depth`` levels a side."""
+        """Return the book cut to ``depth`` (>= 0) levels a side."""
+        if depth < 0:
+            raise ValueError(f"depth must be >= 0, was {depth}")
         if self.n_bids <= depth and len(self.prices) - self.n_bids <= depth:
             return self
         return RawBook.from_sides(

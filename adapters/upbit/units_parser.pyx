@@ -38,10 +38,26 @@ cdef enum:
 
 ctypedef unsigned char uchar
 
+cdef extern from *:
+    """
+    #ifndef ARB_NAUTILUS_VERSION
+    #define ARB_NAUTILUS_VERSION "unknown"
+    #endif
+    """
+    const char* ARB_NAUTILUS_VERSION  # set by setup.py: the NautilusTrader this was compiled against
+
+import nautilus_trader as _nautilus_trader
+
 from nautilus_trader.model.objects import FIXED_PRECISION as _NAUTILUS_FIXED_PRECISION
 from nautilus_trader.model.objects import PRICE_MAX
 from nautilus_trader.model.objects import QUANTITY_MAX
 
+BUILT_AGAINST = ARB_NAUTILUS_VERSION.decode()
+if _nautilus_trader.__version__ != BUILT_AGAINST:
+    raise ImportError(
+        f"adapters.upbit.units_parser was compiled against NautilusTrader {BUILT_AGAINST}, this is "
+        f"{_nautilus_trader.__version__}: reinstall arb-plugin to recompile it",
+    )
 if _NAUTILUS_FIXED_PRECISION != FIXED_PRECISION:
     raise ImportError(f"NautilusTrader's fixed precision is {_NAUTILUS_FIXED_PRECISION}, not {FIXED_PRECISION}")
 
@@ -50,14 +66,28 @@ cdef enum:
     MAX_SHIFT = 56  # the largest decimal shift the Python path takes (orderbook._MAX_SHIFT)
 
 # 10**k, and the largest digits that scaled by 10**k stay within NautilusTrader's raw bounds (PRICE_RAW_MAX,
-# QUANTITY_RAW_MAX: not exported to Python), for k < MAX_SCALE
+# QUANTITY_RAW_MAX: not exported to Python), for k < MAX_SCALE. Computed in C 128-bit integer arithmetic (a
+# C-level ``10 ** FIXED_PRECISION`` in an expression is a double ``pow`` in Cython: not exact at these sizes).
 cdef u128 _POW10[MAX_SCALE]
 cdef u128 _PRICE_DIGITS_MAX[MAX_SCALE]
 cdef u128 _SIZE_DIGITS_MAX[MAX_SCALE]
-for _k in range(MAX_SCALE):
-    _POW10[_k] = 10**_k
-    _PRICE_DIGITS_MAX[_k] = int(PRICE_MAX) * 10**FIXED_PRECISION // 10**_k
-    _SIZE_DIGITS_MAX[_k] = int(QUANTITY_MAX) * 10**FIXED_PRECISION // 10**_k
+
+
+cdef void _init_tables(uint64_t price_max, uint64_t quantity_max):
+    cdef int k
+    _POW10[0] = 1
+    for k in range(1, MAX_SCALE):
+        _POW10[k] = _POW10[k - 1] * 10
+    cdef u128 price_raw_max = <u128>price_max * _POW10[FIXED_PRECISION]
+    cdef u128 quantity_raw_max = <u128>quantity_max * _POW10[FIXED_PRECISION]
+    for k in range(MAX_SCALE):
+        _PRICE_DIGITS_MAX[k] = price_raw_max // _POW10[k]
+        _SIZE_DIGITS_MAX[k] = quantity_raw_max // _POW10[k]
+
+
+if PRICE_MAX != int(PRICE_MAX) or QUANTITY_MAX != int(QUANTITY_MAX):
+    raise ImportError(f"NautilusTrader's PRICE_MAX {PRICE_MAX} or QUANTITY_MAX {QUANTITY_MAX} is not whole")
+_init_tables(int(PRICE_MAX), int(QUANTITY_MAX))
 
 
 cdef class ParsedBook:
@@ -91,7 +121,9 @@ cdef class ParsedBook:
         )
 
     cpdef ParsedBook truncated(self, int depth):
-        """Return the book cut to ``depth`` levels a side (``self`` when it has no more)."""
+        """Return the book cut to ``depth`` (>= 0) levels a side (``self`` when it has no more)."""
+        if depth < 0:
+            raise ValueError(f"depth must be >= 0, was {depth}")
         cdef int n_asks = self.n_levels - self.n_bids
         if self.n_bids <= depth and n_asks <= depth:
             return self

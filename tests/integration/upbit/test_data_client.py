@@ -298,6 +298,43 @@ def test_the_compiled_and_the_python_path_emit_the_same_data(monkeypatch: pytest
     assert (compiled[1], python[1]) == (0, len(frames))
 
 
+def test_book_depths_of_several_subscribers_and_out_of_range_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    def subscribe(depth: int) -> SubscribeOrderBook:
+        return SubscribeOrderBook(
+            instrument_id=BTC, book_data_type=OrderBookDelta, book_type=BookType.L2_MBP, depth=depth,
+            **command_kwargs(),
+        )
+
+    async def run() -> None:
+        async with FakeUpbitServer() as fake:
+            client, received = make_data_client(fake, ["KRW-BTC.UPBIT"])
+            await client._instrument_provider.initialize()
+            state = await client._market_state(BTC)
+            assert state is not None
+            client._resubscribe = lambda: None  # no socket here: only the depth bookkeeping is under test
+            await client._subscribe_order_book_deltas(subscribe(-1))  # NautilusTrader lets it through
+            assert state.book_depth == 0  # every level, not "all but the last"
+            await client._subscribe_order_book_deltas(subscribe(5))
+            assert state.book_depth == 0  # the first subscriber still wants every level
+            state.wants_book, state.book_depth = False, 0
+            await client._subscribe_order_book_deltas(subscribe(5))
+            await client._subscribe_order_book_deltas(subscribe(10))
+            assert state.book_depth == 10  # the deepest of the two
+            # a value beyond NautilusTrader's range (2e13 KRW) on either path: counted as a bad frame, never
+            # handed to NautilusTrader's core (which would abort the process)
+            frame = (
+                b'{"type":"orderbook","code":"KRW-BTC","timestamp":1790134742106,"stream_type":"REALTIME",'
+                b'"orderbook_units":[{"ask_price":2E13,"bid_price":1.0E8,"ask_size":1.0,"bid_size":1.0}]}'
+            )
+            client._handle_ws_message(frame)
+            assert sum(client.bad_frames.values()) == 1 and received == []
+            await client._http_client.close()
+
+    asyncio.run(run())
+    monkeypatch.setenv("ARB_UPBIT_PURE_PYTHON", "1")
+    asyncio.run(run())
+
+
 def test_unknown_market_is_not_subscribed_and_reported() -> None:
     async def run() -> None:
         async with FakeUpbitServer() as fake:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import msgspec
+import nautilus_trader
 import pytest
 from nautilus_trader.model.data import OrderBookDeltas
 from nautilus_trader.model.data import QuoteTick
@@ -19,6 +20,8 @@ from nautilus_trader.model.objects import FIXED_PRECISION
 from nautilus_trader.model.objects import PRICE_MAX
 from nautilus_trader.model.objects import QUANTITY_MAX
 
+from adapters.upbit import orderbook
+from adapters.upbit import units_parser
 from adapters.upbit.orderbook import RawBook
 from adapters.upbit.orderbook import RawCache
 from adapters.upbit.orderbook import UnitTokens
@@ -84,8 +87,32 @@ def _upbit_form(token: bytes, precision: int, bound: float) -> bool:
 
 def test_the_compiled_path_is_built_and_chosen_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(compiled_units_parser(DEFAULT_UNIT_KEYS), UnitsParser)  # built by `make install`
+    assert orderbook.compiled_path_problem is None
+    # compiled against this NautilusTrader: another one is refused at import (its C layouts may differ)
+    assert nautilus_trader.__version__ == units_parser.BUILT_AGAINST
     monkeypatch.setenv("ARB_UPBIT_PURE_PYTHON", "1")
     assert compiled_units_parser(DEFAULT_UNIT_KEYS) is None
+    assert orderbook.compiled_path_problem == "turned off by ARB_UPBIT_PURE_PYTHON"
+
+
+@pytest.mark.parametrize(("position", "bound"), [(0, PRICE_MAX), (2, QUANTITY_MAX)], ids=["price", "size"])
+def test_the_largest_value_taken_is_nautilus_traders_bound_at_every_precision(position: int, bound: float) -> None:
+    # beyond PRICE_RAW_MAX / QUANTITY_RAW_MAX NautilusTrader's Rust core aborts the process: at every
+    # precision (every scale a value can take) the value at the bound is taken, one unit above it is not
+    raw_max = int(bound) * 10**FIXED_PRECISION
+
+    def taken(units_at_precision: int, precision: int) -> bool:
+        digits = str(units_at_precision).rjust(precision + 1, "0")
+        token = f"{digits[:-precision]}.{digits[-precision:]}" if precision else digits
+        values = [b"1"] * 4
+        values[position] = token.encode()
+        return parser().parse(units_of(values), precision, precision) is not None
+
+    for precision in range(FIXED_PRECISION + 1):
+        at_bound = raw_max // 10 ** (FIXED_PRECISION - precision)
+        assert taken(at_bound, precision), precision
+        assert not taken(at_bound + 1, precision), precision
+        assert not taken(at_bound * 10, precision), precision
 
 
 def test_recorded_frames_give_the_python_paths_book(upbit_fixture: Callable[[str], bytes]) -> None:
@@ -219,6 +246,43 @@ def test_the_simple_layout_has_its_own_parser() -> None:
     assert parser().parse(units, 0, 8) is None  # DEFAULT keys expected
 
 
+def test_a_book_out_of_nautilus_traders_range_is_refused_by_the_python_path_too() -> None:
+    units = units_of([b"2E13", b"1", b"1", b"1"])  # 2e13 KRW: above PRICE_MAX
+    assert parser().parse(units, 0, 8) is None
+    assert python_book(units) is ValueError  # refused before NautilusTrader's core would abort the process
+    with pytest.raises(ValueError, match="out of NautilusTrader's range"):
+        RawBook([1, (int(QUANTITY_MAX) + 1) * 10**FIXED_PRECISION], [1, 1], 1).to_quote(BTC_KRW, 0, 0, 1, 2)
+
+
+def test_a_negative_depth_is_refused() -> None:
+    book = parser().parse(units_of([b"2", b"1", b"1", b"1"] * 3), 0, 8)
+    assert book is not None
+    with pytest.raises(ValueError, match="depth must be >= 0"):
+        book.truncated(-1)
+    with pytest.raises(ValueError, match="depth must be >= 0"):
+        RawBook(*book.raw_levels()).truncated(-1)
+
+
 def test_a_parser_needs_four_keys() -> None:
     with pytest.raises(ValueError, match="four keys"):
         UnitsParser(("ap", "bp", "as"))
+
+
+def test_values_at_every_scale_and_at_nautilus_traders_bounds() -> None:
+    # 128-bit values beyond what a double holds exactly (10**23 and up) and NautilusTrader's raw bounds: a
+    # value one unit above PRICE_RAW_MAX / QUANTITY_RAW_MAX would abort the process in NautilusTrader's Rust
+    # core, so it is left to the Python path
+    for k in range(14):
+        units = units_of([f"1.0E{k}".encode(), b"1", f"1{'0' * k}.0".encode(), b"1"])
+        book = parser().parse(units, 0, 0)
+        assert book is not None and levels(book) == python_book(units, 0, 0)
+        assert book.raw_levels()[0][1] == 10 ** (k + FIXED_PRECISION)  # the ask
+    price_max, quantity_max = int(PRICE_MAX), int(QUANTITY_MAX)
+    at_bounds = units_of([str(price_max).encode(), b"1", str(quantity_max).encode(), b"1"])
+    book = parser().parse(at_bounds, 0, 0)
+    assert book is not None and levels(book) == python_book(at_bounds, 0, 0)
+    assert book.to_quote(BTC_KRW, 0, 0, 1, 2) is not None  # NautilusTrader takes them
+    for above in ([str(price_max + 1).encode(), b"1", b"1", b"1"], [b"1", b"1", str(quantity_max + 1).encode(), b"1"]):
+        assert parser().parse(units_of(above), 0, 0) is None
+    fine = units_of([f"{price_max}.0000000000000001".encode(), b"1", b"1", b"1"])
+    assert parser().parse(fine, 16, 0) is None  # above the bound by 1e-16
