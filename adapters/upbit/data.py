@@ -568,7 +568,11 @@ class UpbitDataClient(LiveMarketDataClient):
             for book in await self._http_market.query_orderbooks(books[i : i + 50]):
                 state = self._markets.get(book.market)
                 if state is not None and book.timestamp > state.last_book_ts:
-                    raw_book = book.to_raw_book(state.price_precision, state.size_precision)
+                    try:
+                        raw_book = book.to_raw_book(state.price_precision, state.size_precision)
+                    except ValueError as e:  # a value out of any price or size range: this book only
+                        self._log.warning(f"REST orderbook of {book.market} dropped: {e}")
+                        continue
                     self._on_book(raw_book, book.timestamp, state, self._clock.timestamp_ns())
         for market, state in list(self._markets.items()):
             if not state.wants_trades:

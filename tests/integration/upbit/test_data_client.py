@@ -164,6 +164,15 @@ def test_rest_polling_keeps_quotes_flowing_while_the_socket_is_down() -> None:
                 await fake.publish_trade("KRW-BTC", "103470000", "0.5", "BID", sequential_id=777)
                 await wait_for(lambda: any(q.bid_price.as_decimal() == Decimal("103470000") for q in quotes(received)))
                 await wait_for(lambda: any(isinstance(d, TradeTick) and d.trade_id.value == "777" for d in received))
+                # a REST book holding a value out of any price range is dropped; polling goes on
+                book[0]["ask_price"] = Decimal("2E13")
+                fake.exchange.set_book("KRW-BTC", book)
+                polls = client.rest_polls
+                await wait_for(lambda: client.rest_polls >= polls + 2)
+                book[0]["ask_price"], book[0]["bid_price"] = Decimal("103490000"), Decimal("103480000")
+                fake.exchange.set_book("KRW-BTC", book)
+                await wait_for(lambda: any(q.bid_price.as_decimal() == Decimal("103480000") for q in quotes(received)))
+                assert not any(q.ask_price.as_decimal() > Decimal("1E9") for q in quotes(received))
                 assert client.rest_polls >= 1
                 assert fake.requests_to("/v1/orderbook")
                 assert not client.ws_client.is_connected
