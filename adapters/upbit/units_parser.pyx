@@ -6,7 +6,9 @@ Compiled fast path of :mod:`adapters.upbit.orderbook`: an orderbook units array 
 (``[{"ask_price":V,"bid_price":V,"ask_size":V,"bid_size":V},...]``, or the SIMPLE keys) in one C pass, each
 number straight into a fixed-point raw value (``value * 10**16``) at the instrument's precision, and
 :class:`ParsedBook` builds the snapshot ``OrderBookDeltas`` and the top-of-book ``QuoteTick`` from those C
-values through NautilusTrader's own ``from_raw_c`` constructors (no Python integer per level).
+values with no Python integer per level (each ``ADD`` delta's C struct written as ``OrderBookDelta.from_raw_c``
+writes it, its checks holding by construction). The module is compiled against the pinned NautilusTrader's
+``.pxd`` files and refuses to import under any other version.
 
 It takes only what it can convert exactly without rounding: unsigned digits with an optional fraction and
 an optional upper-case exponent (``159508000``, ``3000.0``, ``0.00077720``, ``1.16539E8``, ``9.6713E-4``),
@@ -33,6 +35,7 @@ cdef enum:
     MAX_UNITS = 64  # the pure-Python path's bound too
     FIXED_PRECISION = 16
     MAX_DIGITS = 36  # significant digits an unsigned 128-bit value always holds (10**36 < 2**127)
+    MAX_SMALL_DIGITS = 19  # significant digits a 64-bit value always holds (10**19 < 2**64)
     F_SNAPSHOT = 32  # RecordFlag.F_SNAPSHOT
     F_LAST_SNAPSHOT = 160  # RecordFlag.F_SNAPSHOT | RecordFlag.F_LAST
 
@@ -104,6 +107,17 @@ cdef class ParsedBook:
     """The number of bid levels."""
     cdef readonly int n_levels
     """The number of levels, bids and asks."""
+    cdef readonly int price_precision
+    """The price precision the book was read at (its raw prices are multiples of ``10**(16 - it)``)."""
+    cdef readonly int size_precision
+    """The size precision the book was read at."""
+
+    cdef void _check_precisions(self, int price_precision, int size_precision) except *:
+        if price_precision != self.price_precision or size_precision != self.size_precision:
+            raise ValueError(
+                f"book read at precisions {self.price_precision}/{self.size_precision}, "
+                f"not {price_precision}/{size_precision}",
+            )
 
     def crossed(self):
         """Return ``(best bid raw, best ask raw)`` when the book is locked or crossed, else ``None``."""
@@ -139,6 +153,8 @@ cdef class ParsedBook:
             book.sizes[bids + i] = self.sizes[self.n_bids + i]
         book.n_bids = bids
         book.n_levels = bids + asks
+        book.price_precision = self.price_precision
+        book.size_precision = self.size_precision
         return book
 
     cpdef OrderBookDeltas to_deltas(
@@ -150,9 +166,23 @@ cdef class ParsedBook:
         uint64_t ts_event,
         uint64_t ts_init,
     ):
-        """Return the book as snapshot ``OrderBookDeltas``: ``CLEAR`` then one ``ADD`` per level."""
+        """
+        Return the book as snapshot ``OrderBookDeltas``: ``CLEAR`` then one ``ADD`` per level.
+
+        The ``ADD`` deltas are written straight into their C structs, which is what
+        ``OrderBookDelta.from_raw_c`` does after checking them; here the checks hold by construction (every
+        size positive, every value within NautilusTrader's bounds and a multiple of the precision's
+        increment: :meth:`UnitsParser.parse`), so they are not repeated 60 times a frame.
+
+        Raises
+        ------
+        ValueError
+            If the precisions are not the ones the book was read at.
+        """
+        self._check_precisions(price_precision, size_precision)
         cdef int n = self.n_levels
         cdef int i
+        cdef OrderBookDelta delta
         cdef list deltas = [
             OrderBookDelta.from_raw_c(
                 instrument_id,
@@ -170,22 +200,20 @@ cdef class ParsedBook:
             ),
         ]
         for i in range(n):
-            deltas.append(
-                OrderBookDelta.from_raw_c(
-                    instrument_id,
-                    BookAction.ADD,
-                    OrderSide.BUY if i < self.n_bids else OrderSide.SELL,
-                    self.prices[i],
-                    price_precision,
-                    self.sizes[i],
-                    size_precision,
-                    0,
-                    F_LAST_SNAPSHOT if i == n - 1 else F_SNAPSHOT,
-                    sequence,
-                    ts_event,
-                    ts_init,
-                ),
-            )
+            delta = OrderBookDelta.__new__(OrderBookDelta)
+            delta._mem.instrument_id = instrument_id._mem
+            delta._mem.action = BookAction.ADD
+            delta._mem.order.side = OrderSide.BUY if i < self.n_bids else OrderSide.SELL
+            delta._mem.order.price.raw = self.prices[i]
+            delta._mem.order.price.precision = price_precision
+            delta._mem.order.size.raw = self.sizes[i]
+            delta._mem.order.size.precision = size_precision
+            delta._mem.order.order_id = 0
+            delta._mem.flags = F_LAST_SNAPSHOT if i == n - 1 else F_SNAPSHOT
+            delta._mem.sequence = sequence
+            delta._mem.ts_event = ts_event
+            delta._mem.ts_init = ts_init
+            deltas.append(delta)
         return OrderBookDeltas(instrument_id, deltas)
 
     cpdef QuoteTick to_quote(
@@ -197,6 +225,7 @@ cdef class ParsedBook:
         uint64_t ts_init,
     ):
         """Return the top of the book as a ``QuoteTick``; ``None`` when a side is empty."""
+        self._check_precisions(price_precision, size_precision)
         cdef int b = self.n_bids
         if b == 0 or b == self.n_levels:
             return None
@@ -235,6 +264,19 @@ cdef inline bint _expect(
     return True
 
 
+cdef inline void _push_digit(int digit, uint64_t* small, u128* wide, int* significant) noexcept:
+    # one more digit of a mantissa: in 64 bits while it has at most MAX_SMALL_DIGITS significant digits
+    # (< 10**19 < 2**64), in 128 bits from the next one on (``wide`` then holds the value, ``small`` is stale)
+    if significant[0] or digit:
+        significant[0] += 1
+    if significant[0] <= MAX_SMALL_DIGITS:
+        small[0] = small[0] * 10 + digit
+    elif significant[0] == MAX_SMALL_DIGITS + 1:
+        wide[0] = <u128>small[0] * 10 + digit
+    else:
+        wide[0] = wide[0] * 10 + digit
+
+
 cdef inline bint _number(
     const uchar* data,
     Py_ssize_t end,
@@ -243,9 +285,10 @@ cdef inline bint _number(
     const u128* digits_max,
     u128* out,
 ) noexcept:
-    # an unsigned JSON number at data[pos] as value * 10**16, exact at `precision`, at most `bound`
+    # an unsigned JSON number at data[pos] as value * 10**16, exact at `precision`, within `digits_max`
     cdef Py_ssize_t p = pos[0]
     cdef u128 digits = 0
+    cdef uint64_t small = 0  # the digits while they fit 64 bits (up to 19 significant): the usual case
     cdef int significant = 0
     cdef int decimals = 0
     cdef int exponent = 0
@@ -256,9 +299,7 @@ cdef inline bint _number(
     if p >= end or not (b"0"[0] <= data[p] <= b"9"[0]):
         return False
     while p < end and b"0"[0] <= data[p] <= b"9"[0]:
-        if digits or data[p] != b"0"[0]:
-            significant += 1
-        digits = digits * 10 + (data[p] - b"0"[0])
+        _push_digit(data[p] - b"0"[0], &small, &digits, &significant)
         p += 1
         if significant > MAX_DIGITS:
             return False
@@ -267,13 +308,13 @@ cdef inline bint _number(
         if p >= end or not (b"0"[0] <= data[p] <= b"9"[0]):
             return False
         while p < end and b"0"[0] <= data[p] <= b"9"[0]:
-            if digits or data[p] != b"0"[0]:
-                significant += 1
-            digits = digits * 10 + (data[p] - b"0"[0])
+            _push_digit(data[p] - b"0"[0], &small, &digits, &significant)
             decimals += 1
             p += 1
             if significant > MAX_DIGITS or decimals > 60:
                 return False
+    if significant <= MAX_SMALL_DIGITS:
+        digits = small
     if p < end and data[p] == b"E"[0]:
         p += 1
         if p < end and (data[p] == b"-"[0] or data[p] == b"+"[0]):
@@ -402,4 +443,6 @@ cdef class UnitsParser:
                 book.sizes[k] = <QuantityRaw>ask_sizes[i]
                 k += 1
         book.n_levels = k
+        book.price_precision = price_precision
+        book.size_precision = size_precision
         return book

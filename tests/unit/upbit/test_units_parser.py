@@ -286,3 +286,18 @@ def test_values_at_every_scale_and_at_nautilus_traders_bounds() -> None:
         assert parser().parse(units_of(above), 0, 0) is None
     fine = units_of([f"{price_max}.0000000000000001".encode(), b"1", b"1", b"1"])
     assert parser().parse(fine, 16, 0) is None  # above the bound by 1e-16
+
+
+def test_data_is_built_only_at_the_precisions_the_book_was_read_at() -> None:
+    # a raw value is a multiple of its precision's increment only at that precision: another would break
+    # NautilusTrader's invariants (and abort the process in its core)
+    book = parser().parse(units_of([b"2.5", b"1.25", b"0.5", b"0.25"]), 2, 2)
+    assert book is not None and (book.price_precision, book.size_precision) == (2, 2)
+    assert book.truncated(1).price_precision == 2
+    with pytest.raises(ValueError, match="read at precisions 2/2, not 0/2"):
+        book.to_deltas(BTC_KRW, 0, 2, 1, 2, 3)
+    with pytest.raises(ValueError, match="read at precisions 2/2, not 2/8"):
+        book.to_quote(BTC_KRW, 2, 8, 2, 3)
+    deltas = book.to_deltas(BTC_KRW, 2, 2, 1, 2, 3).deltas
+    assert [str(d.order.price) for d in deltas[1:]] == ["1.25", "2.50"]
+    assert [d.order.size.precision for d in deltas[1:]] == [2, 2]
