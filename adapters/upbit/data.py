@@ -59,7 +59,6 @@ from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
 
-from adapters.upbit import orderbook
 from adapters.upbit.config import UpbitDataClientConfig
 from adapters.upbit.constants import UPBIT_WS_ORDERBOOK_COUNTS
 from adapters.upbit.constants import UPBIT_WS_ORDERBOOK_MAX_UNITS
@@ -67,6 +66,7 @@ from adapters.upbit.enums import UpbitCandleInterval
 from adapters.upbit.http.client import UpbitHttpClient
 from adapters.upbit.http.error import UpbitError
 from adapters.upbit.http.market import UpbitMarketHttpAPI
+from adapters.upbit.orderbook import CompiledPathUnavailable
 from adapters.upbit.orderbook import RawBook
 from adapters.upbit.orderbook import RawCache
 from adapters.upbit.orderbook import UnitsMemo
@@ -95,6 +95,7 @@ from adapters.upbit.websocket.latency import WsLatencyStats
 
 if TYPE_CHECKING:
     from adapters.upbit.units_parser import ParsedBook
+    from adapters.upbit.units_parser import UnitsParser
 
 _TYPE_RE = re.compile(rb'"(?:type|ty)"\s*:\s*"([A-Za-z0-9_.]+)"')
 _CODE_RE = re.compile(rb'"(?:code|cd)"\s*:\s*"([A-Za-z0-9_.\-]+)"')
@@ -247,14 +248,14 @@ class UpbitDataClient(LiveMarketDataClient):
             if config.ws_format == "SIMPLE"
             else UnitTokens(DEFAULT_UNIT_KEYS, UpbitWsOrderbookUnit)
         )
-        # the compiled path for frames in Upbit's exact layout (None when not built: the Python path only)
-        self._units_parser = compiled_units_parser(
-            SIMPLE_UNIT_KEYS if config.ws_format == "SIMPLE" else DEFAULT_UNIT_KEYS,
-        )
-        if self._units_parser is None:
-            self._log.warning(
-                f"Orderbook frames take the pure-Python path (~3x slower): {orderbook.compiled_path_problem}",
+        # the compiled path for frames in Upbit's exact layout (None: the Python path only)
+        self._units_parser: UnitsParser | None = None
+        try:
+            self._units_parser = compiled_units_parser(
+                SIMPLE_UNIT_KEYS if config.ws_format == "SIMPLE" else DEFAULT_UNIT_KEYS,
             )
+        except CompiledPathUnavailable as e:
+            self._log.warning(f"Orderbook frames take the pure-Python path (~3x slower): {e}")
         self._markets: dict[str, _MarketState] = {}
         self._poll_task: asyncio.Task | None = None
         self._watchdog_task: asyncio.Task | None = None

@@ -81,28 +81,31 @@ PRICE_RAW_MAX = int(PRICE_MAX) * 10**FIXED_PRECISION
 QUANTITY_RAW_MAX = int(QUANTITY_MAX) * 10**FIXED_PRECISION
 
 
-def compiled_units_parser(keys: tuple[str, str, str, str]) -> UnitsParser | None:
+class CompiledPathUnavailable(Exception):
+    """The compiled orderbook path cannot be used here; the message says why."""
+
+
+def compiled_units_parser(keys: tuple[str, str, str, str]) -> UnitsParser:
     """
-    Return the compiled parser of units arrays (:mod:`adapters.upbit.units_parser`) for ``keys``, or
-    ``None`` when it was not built (no C compiler at install) or ``ARB_UPBIT_PURE_PYTHON`` is set.
+    Return the compiled parser of units arrays (:mod:`adapters.upbit.units_parser`) for ``keys``.
 
     Both paths give identical data; the compiled one only takes frames in Upbit's exact layout and number
     forms and leaves every other frame to :meth:`UnitTokens.to_book`.
+
+    Raises
+    ------
+    CompiledPathUnavailable
+        If it was not built (no C compiler at install), was built against another NautilusTrader, or
+        ``ARB_UPBIT_PURE_PYTHON`` is set.
+
     """
-    global compiled_path_problem
     if os.environ.get("ARB_UPBIT_PURE_PYTHON", "").strip().lower() in ("1", "true", "yes"):
-        compiled_path_problem = "turned off by ARB_UPBIT_PURE_PYTHON"
-        return None
+        raise CompiledPathUnavailable("turned off by ARB_UPBIT_PURE_PYTHON")
     try:
         module = importlib.import_module("adapters.upbit.units_parser")
-    except ImportError as e:  # not built (no C compiler at install), or built against another NautilusTrader
-        compiled_path_problem = str(e)
-        return None
-    compiled_path_problem = None
+    except ImportError as e:
+        raise CompiledPathUnavailable(str(e)) from e
     return module.UnitsParser(keys)
-
-
-compiled_path_problem: str | None = None  # why the last compiled_units_parser call returned None
 
 
 def _all_bytes_but(keep: bytes) -> bytes:

@@ -20,8 +20,8 @@ from nautilus_trader.model.objects import FIXED_PRECISION
 from nautilus_trader.model.objects import PRICE_MAX
 from nautilus_trader.model.objects import QUANTITY_MAX
 
-from adapters.upbit import orderbook
 from adapters.upbit import units_parser
+from adapters.upbit.orderbook import CompiledPathUnavailable
 from adapters.upbit.orderbook import RawBook
 from adapters.upbit.orderbook import RawCache
 from adapters.upbit.orderbook import UnitTokens
@@ -87,12 +87,11 @@ def _upbit_form(token: bytes, precision: int, bound: float) -> bool:
 
 def test_the_compiled_path_is_built_and_chosen_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(compiled_units_parser(DEFAULT_UNIT_KEYS), UnitsParser)  # built by `make install`
-    assert orderbook.compiled_path_problem is None
     # compiled against this NautilusTrader: another one is refused at import (its C layouts may differ)
     assert nautilus_trader.__version__ == units_parser.BUILT_AGAINST
     monkeypatch.setenv("ARB_UPBIT_PURE_PYTHON", "1")
-    assert compiled_units_parser(DEFAULT_UNIT_KEYS) is None
-    assert orderbook.compiled_path_problem == "turned off by ARB_UPBIT_PURE_PYTHON"
+    with pytest.raises(CompiledPathUnavailable, match="turned off by ARB_UPBIT_PURE_PYTHON"):
+        compiled_units_parser(DEFAULT_UNIT_KEYS)
 
 
 @pytest.mark.parametrize(("position", "bound"), [(0, PRICE_MAX), (2, QUANTITY_MAX)], ids=["price", "size"])
