@@ -20,10 +20,11 @@ Upbit adapter benchmarks (``python -m bench.bench_upbit``).
    of 5 timed chunks (this machine is shared: the median resists other processes' bursts); the verdict is
    on wall time, the rate by the thread's CPU time is printed beside it (what the parsing costs the core,
    without the time other processes took it away).
-   Compiled path, per 30-unit frame (~16 us here, reference loop 60-125 us): decoding ~2 us, the C pass
-   over the array ~4 us, the 61 deltas and the ``OrderBookDeltas`` ~4 us (their C structs written directly;
-   ~9 us through ``OrderBookDelta.from_raw_c``, which repeats checks that hold by construction), the quote
-   and the handler the rest. Pure-Python path, where a 30-unit live-like frame's time goes (~34
+   Compiled path, per 30-unit frame (~11 us with the reference loop at 59 us, ~2x that in this host's slow
+   phases): decoding ~2 us, the C pass over the array ~3-4 us, the 61 deltas and the ``OrderBookDeltas``
+   ~1.5-2.5 us (C structs written into pooled delta objects that ``OrderBookDeltas`` copies; ~9 us through
+   ``OrderBookDelta.from_raw_c``, which repeats checks that hold by construction, and allocates 61
+   objects), the quote ~0.2 us, the handler the rest. Pure-Python path, where a 30-unit live-like frame's time goes (~34
    us on an earlier, faster host): decoding ~2 us, the handler ~2 us, the numbers
    ~12 us (``UnitsMemo``: one ``split`` into units, a comparison with the last frame, the 1-3 changed units
    converted; a frame whose side moved, ~1 in 10 here, takes the whole-array way at ~35 us), and the

@@ -6,8 +6,8 @@ Compiled fast path of :mod:`adapters.upbit.orderbook`: an orderbook units array 
 (``[{"ask_price":V,"bid_price":V,"ask_size":V,"bid_size":V},...]``, or the SIMPLE keys) in one C pass, each
 number straight into a fixed-point raw value (``value * 10**16``) at the instrument's precision, and
 :class:`ParsedBook` builds the snapshot ``OrderBookDeltas`` and the top-of-book ``QuoteTick`` from those C
-values with no Python integer per level (each ``ADD`` delta's C struct written as ``OrderBookDelta.from_raw_c``
-writes it, its checks holding by construction). The module is compiled against the pinned NautilusTrader's
+values with no Python integer per level (their C structs written as NautilusTrader's ``from_raw_c``
+constructors write them, whose checks hold by construction). The module is compiled against the pinned NautilusTrader's
 ``.pxd`` files and refuses to import under any other version.
 
 It takes only what it can convert exactly without rounding: unsigned digits with an optional fraction and
@@ -19,6 +19,7 @@ which gives the same values or raises the error. Both paths give identical data 
 """
 
 from libc.stdint cimport uint8_t
+from libc.string cimport memcmp
 from libc.stdint cimport uint64_t
 
 from nautilus_trader.core.rust.model cimport BookAction
@@ -169,10 +170,10 @@ cdef class ParsedBook:
         """
         Return the book as snapshot ``OrderBookDeltas``: ``CLEAR`` then one ``ADD`` per level.
 
-        The ``ADD`` deltas are written straight into their C structs, which is what
-        ``OrderBookDelta.from_raw_c`` does after checking them; here the checks hold by construction (every
-        size positive, every value within NautilusTrader's bounds and a multiple of the precision's
-        increment: :meth:`UnitsParser.parse`), so they are not repeated 60 times a frame.
+        The deltas' C structs are written as ``OrderBookDelta.from_raw_c`` writes them, its checks holding by
+        construction (every size positive, every value within NautilusTrader's bounds and a multiple of the
+        precision's increment: :meth:`UnitsParser.parse`), into a pool of delta objects that
+        ``OrderBookDeltas`` only copies from (it keeps its own C vector, never the objects).
 
         Raises
         ------
@@ -181,40 +182,30 @@ cdef class ParsedBook:
         """
         self._check_precisions(price_precision, size_precision)
         cdef int n = self.n_levels
+        cdef list pooled = _DELTA_POOL[: n + 1]  # (the one allocation: before any struct is written)
+        cdef OrderBookDelta delta = _DELTA_POOL[0]
+        _write_delta(
+            delta, instrument_id, BookAction.CLEAR, OrderSide.NO_ORDER_SIDE, 0, price_precision, 0,
+            size_precision, F_SNAPSHOT if n else F_LAST_SNAPSHOT, sequence, ts_event, ts_init,
+        )
         cdef int i
-        cdef OrderBookDelta delta
-        cdef list deltas = [
-            OrderBookDelta.from_raw_c(
+        for i in range(n):
+            delta = _DELTA_POOL[i + 1]
+            _write_delta(
+                delta,
                 instrument_id,
-                BookAction.CLEAR,
-                OrderSide.NO_ORDER_SIDE,
-                0,
+                BookAction.ADD,
+                OrderSide.BUY if i < self.n_bids else OrderSide.SELL,
+                self.prices[i],
                 price_precision,
-                0,
+                self.sizes[i],
                 size_precision,
-                0,
-                F_SNAPSHOT if n else F_LAST_SNAPSHOT,
+                F_LAST_SNAPSHOT if i == n - 1 else F_SNAPSHOT,
                 sequence,
                 ts_event,
                 ts_init,
-            ),
-        ]
-        for i in range(n):
-            delta = OrderBookDelta.__new__(OrderBookDelta)
-            delta._mem.instrument_id = instrument_id._mem
-            delta._mem.action = BookAction.ADD
-            delta._mem.order.side = OrderSide.BUY if i < self.n_bids else OrderSide.SELL
-            delta._mem.order.price.raw = self.prices[i]
-            delta._mem.order.price.precision = price_precision
-            delta._mem.order.size.raw = self.sizes[i]
-            delta._mem.order.size.precision = size_precision
-            delta._mem.order.order_id = 0
-            delta._mem.flags = F_LAST_SNAPSHOT if i == n - 1 else F_SNAPSHOT
-            delta._mem.sequence = sequence
-            delta._mem.ts_event = ts_event
-            delta._mem.ts_init = ts_init
-            deltas.append(delta)
-        return OrderBookDeltas(instrument_id, deltas)
+            )
+        return OrderBookDeltas(instrument_id, pooled)
 
     cpdef QuoteTick to_quote(
         self,
@@ -224,26 +215,65 @@ cdef class ParsedBook:
         uint64_t ts_event,
         uint64_t ts_init,
     ):
-        """Return the top of the book as a ``QuoteTick``; ``None`` when a side is empty."""
+        """
+        Return the top of the book as a ``QuoteTick``; ``None`` when a side is empty.
+
+        Its C struct is written as ``QuoteTick.from_raw_c`` writes it (the same checks hold by construction).
+
+        Raises
+        ------
+        ValueError
+            If the precisions are not the ones the book was read at.
+        """
         self._check_precisions(price_precision, size_precision)
         cdef int b = self.n_bids
         if b == 0 or b == self.n_levels:
             return None
-        # the Python-level constructor: QuoteTick.from_raw_c takes 128-bit values on the stack, where
-        # compilers have disagreed on their alignment (OrderBookDelta.from_raw_c takes its one there first)
-        return QuoteTick.from_raw(
-            instrument_id,
-            self.prices[0],
-            self.prices[b],
-            price_precision,
-            price_precision,
-            self.sizes[0],
-            self.sizes[b],
-            size_precision,
-            size_precision,
-            ts_event,
-            ts_init,
-        )
+        cdef QuoteTick quote = QuoteTick.__new__(QuoteTick)
+        quote._mem.instrument_id = instrument_id._mem
+        quote._mem.bid_price.raw = self.prices[0]
+        quote._mem.bid_price.precision = price_precision
+        quote._mem.ask_price.raw = self.prices[b]
+        quote._mem.ask_price.precision = price_precision
+        quote._mem.bid_size.raw = self.sizes[0]
+        quote._mem.bid_size.precision = size_precision
+        quote._mem.ask_size.raw = self.sizes[b]
+        quote._mem.ask_size.precision = size_precision
+        quote._mem.ts_event = ts_event
+        quote._mem.ts_init = ts_init
+        return quote
+
+
+# delta objects whose C structs to_deltas writes before OrderBookDeltas copies them (a CLEAR and every level)
+cdef list _DELTA_POOL = [OrderBookDelta.__new__(OrderBookDelta) for _ in range(2 * MAX_UNITS + 1)]
+
+
+cdef inline void _write_delta(
+    OrderBookDelta delta,
+    InstrumentId instrument_id,
+    BookAction action,
+    OrderSide side,
+    PriceRaw price,
+    uint8_t price_precision,
+    QuantityRaw size,
+    uint8_t size_precision,
+    uint8_t flags,
+    uint64_t sequence,
+    uint64_t ts_event,
+    uint64_t ts_init,
+) noexcept:
+    delta._mem.instrument_id = instrument_id._mem
+    delta._mem.action = action
+    delta._mem.order.side = side
+    delta._mem.order.price.raw = price
+    delta._mem.order.price.precision = price_precision
+    delta._mem.order.size.raw = size
+    delta._mem.order.size.precision = size_precision
+    delta._mem.order.order_id = 0
+    delta._mem.flags = flags
+    delta._mem.sequence = sequence
+    delta._mem.ts_event = ts_event
+    delta._mem.ts_init = ts_init
 
 
 cdef inline bint _expect(
@@ -254,12 +284,8 @@ cdef inline bint _expect(
     Py_ssize_t length,
 ) noexcept:
     cdef Py_ssize_t p = pos[0]
-    cdef Py_ssize_t i
-    if p + length > end:
+    if p + length > end or memcmp(data + p, text, length) != 0:
         return False
-    for i in range(length):
-        if data[p + i] != text[i]:
-            return False
     pos[0] = p + length
     return True
 

@@ -300,3 +300,16 @@ def test_data_is_built_only_at_the_precisions_the_book_was_read_at() -> None:
     deltas = book.to_deltas(BTC_KRW, 2, 2, 1, 2, 3).deltas
     assert [str(d.order.price) for d in deltas[1:]] == ["1.25", "2.50"]
     assert [d.order.size.precision for d in deltas[1:]] == [2, 2]
+
+
+def test_a_snapshot_keeps_its_levels_when_the_next_one_is_built() -> None:
+    # the compiled path writes each frame's delta structs into the same pooled objects: OrderBookDeltas
+    # must hold its own copy (it does in NautilusTrader 1.231: a C vector, never the objects)
+    first = parser().parse(units_of([b"2", b"1", b"0.5", b"0.25"]), 0, 2)
+    second = parser().parse(units_of([b"9", b"8", b"0.75", b"0.5"] * 3), 0, 2)
+    assert first is not None and second is not None
+    snapshot = first.to_deltas(BTC_KRW, 0, 2, 1, 2, 3)
+    before = OrderBookDeltas.to_dict(snapshot)
+    second.to_deltas(BTC_KRW, 0, 2, 2, 4, 5)
+    assert OrderBookDeltas.to_dict(snapshot) == before
+    assert [str(d.order.price) for d in snapshot.deltas[1:]] == ["1", "2"]
