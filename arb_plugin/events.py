@@ -34,6 +34,9 @@ GUARD_RESUME_TOPIC = "arb.risk.guard_resume"  # GuardStateSnapshot to resume fro
 # -- cache keys (NautilusTrader Cache generic key/value store) --------------------------------------------
 RESUME_CACHE_KEY = "arb.resume.{symbol}"  # JSON of a PairSnapshot to resume from, put there before start
 GUARD_RESUME_CACHE_KEY = "arb.resume.guard"  # JSON of a GuardStateSnapshot to resume from, put there before start
+# UNIX ns (decimal text) when the resumed session first started: a pair with no snapshot adopts the strategy's
+# orders issued since then (its first state never reached the store)
+SESSION_START_CACHE_KEY = "arb.resume.session_started_ns"
 
 
 class PairStatus(StrEnum):
@@ -115,6 +118,11 @@ class PairSnapshot(msgspec.Struct, frozen=True):
     ``working_orders`` are the orders still in flight (none when FLAT or OPEN): on resume they are looked up
     in NautilusTrader's reconciled cache, never re-sent; fills beyond ``filled`` are booked, and one still
     open is cancelled before the pair is re-evaluated.
+
+    ``last_order_id`` is the newest client order id the strategy had issued when the snapshot was taken. An
+    order of the strategy on the pair's instruments issued after it was sent after this state was written (a
+    crash before the next state reached the store): on resume it is adopted into the pair (see
+    ``ArbitrageStrategy``), never ignored. ``None`` in snapshots written before it was kept.
     """
 
     symbol: str
@@ -131,6 +139,7 @@ class PairSnapshot(msgspec.Struct, frozen=True):
     target_qty: str = "0"  # hedged quantity the current entry aims for
     trip_flow_krw: str = "0"  # cash flow of the current round trip so far (KRW, FX at fill time)
     retries: int = 0  # re-hedge / exit retries in the current phase
+    last_order_id: str | None = None  # the strategy's newest client order id at the time (all pairs)
 
     def to_json(self) -> bytes:
         return msgspec.json.encode(self)
@@ -148,7 +157,7 @@ class PairClosed(msgspec.Struct, frozen=True):
     direction: Direction
     quantity: str
     pnl_krw: str  # net of fees, FX at fill time
-    reason: str  # "converged" | "max_holding" | "unwound" | "flatten"
+    reason: str  # "converged" | "max_holding" | "unwound" | "flatten" | "adopted" (an exit sent before a restart)
     ts_event: int
 
 

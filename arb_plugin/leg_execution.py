@@ -73,6 +73,7 @@ class LegExecution:
     msgbus: Any
     order_factory: Any
     _order_ids: ClientOrderIds
+    _last_order_id: str | None  # the newest client order id issued (pair snapshots carry it; resume adopts newer)
 
     if TYPE_CHECKING:  # provided by Strategy and ArbitrageStrategy; declared here for type checking only
 
@@ -98,7 +99,9 @@ class LegExecution:
         is_binance = instrument.id == pair.binance_instrument.id
         client_order_id = self._order_ids.next()
         if is_binance and not bounded:
-            return self.order_factory.market(instrument.id, side, qty, tags=tags, client_order_id=client_order_id)
+            order = self.order_factory.market(instrument.id, side, qty, tags=tags, client_order_id=client_order_id)
+            self._last_order_id = order.client_order_id.value
+            return order
         quote = pair.binance if is_binance else pair.upbit
         slip = (self.arb_config.unwind_slippage_bps if bounded else self.arb_config.slippage_bps) / BPS
         if buy:
@@ -107,7 +110,7 @@ class LegExecution:
         else:
             best = raw_to_decimal(quote.bid)
             price = min(round_price(instrument, best * (1 - slip), "up"), round_price(instrument, best, "down"))
-        return self.order_factory.limit(
+        order = self.order_factory.limit(
             instrument.id,
             side,
             qty,
@@ -116,6 +119,8 @@ class LegExecution:
             tags=tags,
             client_order_id=client_order_id,
         )
+        self._last_order_id = order.client_order_id.value
+        return order
 
     def _track(self, pair: PairRuntime, order: Order, intent: OrderIntent) -> None:
         leg = LegOrder(
@@ -378,7 +383,7 @@ class LegExecution:
         )
 
     def _publish_state(self, pair: PairRuntime, ts: int) -> None:
-        self.msgbus.publish(PAIR_STATE_TOPIC, pair.book.snapshot(ts))
+        self.msgbus.publish(PAIR_STATE_TOPIC, pair.book.snapshot(ts, self._last_order_id))
 
     def _leg_risk(self, pair: PairRuntime, stage: str, detail: str, ts: int) -> None:
         if stage == "detected":

@@ -227,7 +227,8 @@ class PairBook:
         self.working = {k: v for k, v in self.working.items() if not v.closed}
 
     # -- persistence --------------------------------------------------------------------------------------
-    def snapshot(self, ts: int) -> PairSnapshot:
+    def snapshot(self, ts: int, last_order_id: str | None = None) -> PairSnapshot:
+        """The pair's state at ``ts``; ``last_order_id``: the strategy's newest client order id then."""
         legs = tuple(
             LegFill(
                 instrument_id=leg.instrument_id,
@@ -254,6 +255,7 @@ class PairBook:
             target_qty=str(self.target_qty),
             trip_flow_krw=str(self.trip_flow_krw),
             retries=self.retries,
+            last_order_id=last_order_id,
         )
 
     def restore(self, snap: PairSnapshot) -> list[WorkingOrder]:

@@ -27,6 +27,12 @@ from nautilus_trader.model.identifiers import TraderId
 _NANOS_PER_SEC = 1_000_000_000
 
 
+def _stamp(second: int) -> str:
+    """``YYYYMMDD-HHMMSS`` (UTC) of a UNIX second, as NautilusTrader's generator writes it."""
+    t = time.gmtime(second)
+    return f"{t.tm_year}{t.tm_mon:02d}{t.tm_mday:02d}-{t.tm_hour:02d}{t.tm_min:02d}{t.tm_sec:02d}"
+
+
 class ClientOrderIds:
     """
     The next client order id of a strategy, as NautilusTrader's generator would write it.
@@ -65,16 +71,34 @@ class ClientOrderIds:
         self._second = -1
         self._head = ""
 
+    def issue_key(self, client_order_id: str) -> tuple[str, int] | None:
+        """
+        Where ``client_order_id`` stands in this strategy's sequence: ``(YYYYMMDD-HHMMSS, count)``.
+
+        Keys order the ids this strategy writes (and NautilusTrader's generator for it) by when they were
+        issued, across restarts: the time comes first, the count (which restarts with a process) second.
+        ``None`` for an id of another trader or strategy, or one not in this format (UUIDs).
+        """
+        head = len("O-YYYYMMDD-HHMMSS")
+        if not client_order_id.startswith("O-") or client_order_id[head : head + len(self._tail)] != self._tail:
+            return None
+        count = client_order_id[head + len(self._tail) :]
+        if not count.isdigit():
+            return None
+        return client_order_id[2:head], int(count)
+
+    @staticmethod
+    def time_key(ts_ns: int) -> tuple[str, int]:
+        """The key below every id issued at or after ``ts_ns`` (UNIX ns, its second)."""
+        return _stamp(ts_ns // _NANOS_PER_SEC), 0
+
     def next(self) -> ClientOrderId | None:
         """Return the next client order id, or ``None`` for the order factory to generate it."""
         if self._native:
             return None
         second = self._clock.timestamp_ns() // _NANOS_PER_SEC
         if second != self._second:
-            t = time.gmtime(second)
-            self._head = (
-                f"O-{t.tm_year}{t.tm_mon:02d}{t.tm_mday:02d}-{t.tm_hour:02d}{t.tm_min:02d}{t.tm_sec:02d}{self._tail}"
-            )
+            self._head = f"O-{_stamp(second)}{self._tail}"
             self._second = second
         count = self._factory.get_client_order_id_count() + 1
         client_order_id = ClientOrderId(f"{self._head}{count}")

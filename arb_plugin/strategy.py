@@ -33,11 +33,13 @@ import functools
 from collections.abc import Callable
 from decimal import Decimal
 
+import msgspec
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.currencies import KRW
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.identifiers import InstrumentId
@@ -46,10 +48,13 @@ from nautilus_trader.trading.strategy import Strategy
 
 from arb_plugin.events import DECISION_TOPIC
 from arb_plugin.events import FLATTEN_TOPIC
+from arb_plugin.events import LEG_RISK_TOPIC
 from arb_plugin.events import RESUME_CACHE_KEY
+from arb_plugin.events import SESSION_START_CACHE_KEY
 from arb_plugin.events import DecisionLatency
 from arb_plugin.events import Direction
 from arb_plugin.events import FlattenRequest
+from arb_plugin.events import LegRiskAlert
 from arb_plugin.events import OrderIntent
 from arb_plugin.events import PairSnapshot
 from arb_plugin.events import PairStatus
@@ -91,6 +96,7 @@ _COUNTERS = (
     "rehedges",
     "unwinds",
     "dust",
+    "orphans_adopted",
 )
 
 
@@ -198,6 +204,11 @@ class ArbitrageStrategy(LegExecution, Strategy):
     """
 
     def __init__(self, config: ArbitrageStrategyConfig) -> None:
+        if config.external_order_claims is None:
+            # NautilusTrader's reconciliation gives the orders it finds at a venue on a restart to the strategy
+            # claiming their instrument (else to EXTERNAL, whose events no strategy hears): claim the legs
+            legs = [str(i) for pair in config.pairs for i in (pair.binance_instrument_id, pair.upbit_instrument_id)]
+            config = msgspec.structs.replace(config, external_order_claims=legs)
         super().__init__(config)
         self.arb_config = config
         self._pairs: dict[str, PairRuntime] = {}
@@ -217,6 +228,7 @@ class ArbitrageStrategy(LegExecution, Strategy):
         self._exit_units = to_screen_units(config.exit_threshold_bps)
         self._emit_latency = config.emit_decision_latency
         self._loaded_state: dict[str, bytes] = {}
+        self._last_order_id: str | None = None
         self.counters: dict[str, int] = dict.fromkeys(_COUNTERS, 0)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -299,7 +311,7 @@ class ArbitrageStrategy(LegExecution, Strategy):
     def on_save(self) -> dict[str, bytes]:
         """NautilusTrader state persistence: every pair's snapshot."""
         ts = self.clock.timestamp_ns()
-        return {symbol: pair.book.snapshot(ts).to_json() for symbol, pair in self._pairs.items()}
+        return {symbol: pair.book.snapshot(ts, self._last_order_id).to_json() for symbol, pair in self._pairs.items()}
 
     def on_load(self, state: dict[str, bytes]) -> None:
         """NautilusTrader state persistence: keep the snapshots for ``on_start`` to restore."""
@@ -472,59 +484,149 @@ class ArbitrageStrategy(LegExecution, Strategy):
     # -- resume -----------------------------------------------------------------------------------------------
     def _restore(self, pair: PairRuntime) -> None:
         raw = self.cache.get(RESUME_CACHE_KEY.format(symbol=pair.symbol)) or self._loaded_state.get(pair.symbol)
-        if not raw:
-            return
-        try:
-            snap = PairSnapshot.from_json(raw)
-            working = pair.book.restore(snap)
-        except Exception as e:  # a corrupt snapshot must not stop the node
-            self.log.error(f"{pair.symbol}: resume state ignored, it does not validate: {e}")
-            return
-        self.log.info(
-            f"{pair.symbol} resumed {snap.status.value} "
-            f"binance={pair.book.binance.quantity} upbit={pair.book.upbit.quantity}"
-        )
-        for w in working:
-            order = self.cache.order(ClientOrderId(w.client_order_id))
-            leg = LegOrder(
-                client_order_id=w.client_order_id,
-                instrument_id=w.instrument_id,
-                venue="BINANCE" if w.instrument_id == pair.book.binance.instrument_id else "UPBIT",
-                side=w.side,
-                quantity=Decimal(w.quantity),
-                intent=w.intent,
-                filled=Decimal(w.filled),
+        snap: PairSnapshot | None = None
+        if raw:
+            try:
+                snap = PairSnapshot.from_json(raw)
+                working = pair.book.restore(snap)
+            except Exception as e:  # a corrupt snapshot must not stop the node
+                self.log.error(f"{pair.symbol}: resume state ignored, it does not validate: {e}")
+                return
+            self.log.info(
+                f"{pair.symbol} resumed {snap.status.value} "
+                f"binance={pair.book.binance.quantity} upbit={pair.book.upbit.quantity}"
             )
-            pair.book.track(leg)
-            self._order_pairs[leg.client_order_id] = pair
-            if order is None:
-                self.log.warning(
-                    f"{pair.symbol} order {w.client_order_id} from before the restart is unknown to the venue"
+            for w in working:
+                leg = LegOrder(
+                    client_order_id=w.client_order_id,
+                    instrument_id=w.instrument_id,
+                    venue="BINANCE" if w.instrument_id == pair.book.binance.instrument_id else "UPBIT",
+                    side=w.side,
+                    quantity=Decimal(w.quantity),
+                    intent=w.intent,
+                    filled=Decimal(w.filled),
                 )
-                leg.closed = True
+                self._take_over(pair, leg)
+            self._note_issued(snap.last_order_id)
+        self._adopt_orphans(pair, snap)
+
+    def _take_over(self, pair: PairRuntime, leg: LegOrder) -> None:
+        """Track an order sent before the restart: book its fills beyond ``leg.filled``, cancel it if open."""
+        pair.book.track(leg)
+        self._order_pairs[leg.client_order_id] = pair
+        order = self.cache.order(ClientOrderId(leg.client_order_id))
+        if order is None:
+            self.log.warning(
+                f"{pair.symbol} order {leg.client_order_id} from before the restart is unknown to the venue",
+            )
+            leg.closed = True
+            return
+        booked = leg.filled  # what the snapshot had booked of it: the fills beyond it came while down
+        for event in order.events:
+            if not isinstance(event, OrderFilled):
                 continue
-            booked = leg.filled  # what the snapshot had booked of it: the fills beyond it came while down
-            for event in order.events:
-                if not isinstance(event, OrderFilled):
-                    continue
-                qty = event.last_qty.as_decimal()
-                extra = qty - min(qty, booked)
-                booked = max(Decimal(0), booked - qty)
-                if extra > 0:
-                    self.log.warning(
-                        f"{pair.symbol} {extra} of {leg.client_order_id} filled while down at {event.last_px}"
-                    )
-                    self._book_fill(pair, event, extra)
-            if order.is_open:
-                self.cancel_order(order)
-            else:
-                leg.closed = True
+            qty = event.last_qty.as_decimal()
+            extra = qty - min(qty, booked)
+            booked = max(Decimal(0), booked - qty)
+            if extra > 0:
+                self.log.warning(f"{pair.symbol} {extra} of {leg.client_order_id} filled while down at {event.last_px}")
+                self._book_fill(pair, event, extra)
+        if order.is_open:
+            self.cancel_order(order)
+        else:
+            leg.closed = True
+
+    def _note_issued(self, client_order_id: str | None) -> None:
+        """Keep the newest of the client order ids issued so far (snapshots carry it)."""
+        if client_order_id is None:
+            return
+        key = self._order_ids.issue_key(client_order_id)
+        last = self._last_order_id
+        if key is not None and (last is None or key > (self._order_ids.issue_key(last) or key)):
+            self._last_order_id = client_order_id
+
+    def _adopt_orphans(self, pair: PairRuntime, snap: PairSnapshot | None) -> None:
+        """
+        Adopt the strategy's orders on the pair's legs that the resumed state does not know.
+
+        They were sent after the last state that reached the store (a crash in between) and NautilusTrader's
+        reconciliation found them at the venue. Which are they: the orders of this strategy's id format issued
+        after the snapshot's ``last_order_id``, or, with no snapshot, since the session started. They continue
+        the transition that state did not record: from FLAT an entry, from OPEN an exit, else the phase in
+        progress. Their fills are booked, one still open is cancelled, and the pair resolves as usual (both legs
+        equal: OPEN or FLAT; unequal: re-hedge or unwind). Each is logged and published as a leg-risk alert.
+        """
+        if snap is not None:
+            if snap.last_order_id is None:
+                return  # written before snapshots kept it: nothing to tell new orders from old ones
+            watermark = self._order_ids.issue_key(snap.last_order_id)
+        else:
+            started = self.cache.get(SESSION_START_CACHE_KEY)
+            watermark = None if started is None else self._order_ids.time_key(int(started))
+        if watermark is None:
+            return
+        legs = (pair.binance_instrument.id, pair.upbit_instrument.id)
+        orphans = []
+        for order in (o for instrument_id in legs for o in self.cache.orders(instrument_id=instrument_id)):
+            key = self._order_ids.issue_key(order.client_order_id.value)
+            if key is not None and key > watermark and order.client_order_id.value not in pair.book.working:
+                orphans.append((key, order))
+        if not orphans:
+            return
+        orphans.sort(key=lambda item: item[0])
+        book = pair.book
+        ts = self.clock.timestamp_ns()
+        if book.status is PairStatus.FLAT:
+            first = orphans[0][1]
+            buys_binance = (first.instrument_id == legs[0]) == (first.side == OrderSide.BUY)
+            book.start_entry(
+                Direction.BUY_BINANCE if buys_binance else Direction.BUY_UPBIT, first.quantity.as_decimal(), None, ts
+            )
+            pair.new_phase()
+            entering = True
+        elif book.status is PairStatus.OPEN:
+            book.start_exit()
+            pair.new_phase()
+            pair.exit_reason = "adopted"  # why the lost state exited is not known
+            entering = False
+        else:
+            entering = False  # the phase in progress continues: its re-hedges, unwinds or exit retries
+        targets = dict(zip(legs, book.targets(), strict=True))
+        for _, order in orphans:
+            venue_leg = book.binance if order.instrument_id == legs[0] else book.upbit
+            buy = order.side == OrderSide.BUY
+            if book.status is PairStatus.EXITING:
+                intent = OrderIntent.EXIT
+            elif entering:
+                intent = OrderIntent.ENTRY
+            else:  # towards the phase's target on its leg: a re-hedge; away from it: an unwind
+                toward = (targets[order.instrument_id] > venue_leg.quantity) == buy
+                intent = OrderIntent.REHEDGE if toward else OrderIntent.UNWIND
+            leg = LegOrder(
+                client_order_id=order.client_order_id.value,
+                instrument_id=order.instrument_id.value,
+                venue="BINANCE" if order.instrument_id == legs[0] else "UPBIT",
+                side="BUY" if buy else "SELL",
+                quantity=order.quantity.as_decimal(),
+                intent=intent,
+            )
+            self.counters["orphans_adopted"] += 1
+            self._take_over(pair, leg)
+            self._note_issued(leg.client_order_id)
+            detail = (
+                f"{leg.venue} {leg.side} {leg.quantity} {leg.client_order_id} ({order.status_string()}, filled "
+                f"{order.filled_qty}) was sent after the last state that reached the store: adopted as {intent.value}"
+            )
+            # an alert of its own (not a leg-risk episode: the pair resolves as usual and raises one if unequal)
+            self.log.error(f"{pair.symbol} ORPHAN ORDER {detail}")
+            self.msgbus.publish(LEG_RISK_TOPIC, LegRiskAlert(pair.symbol, "adopted", str(book.unhedged), detail, ts))
+        self._publish_state(pair, ts)
 
     # -- introspection ---------------------------------------------------------------------------------------
     def pair_snapshots(self) -> dict[str, PairSnapshot]:
         """The current snapshot of every pair."""
         ts = self.clock.timestamp_ns()
-        return {symbol: pair.book.snapshot(ts) for symbol, pair in self._pairs.items()}
+        return {symbol: pair.book.snapshot(ts, self._last_order_id) for symbol, pair in self._pairs.items()}
 
     def report_counters(self) -> dict[str, int]:
         """Counters for reports: blocks by guard, outliers, entries, exits, leg-risk events."""

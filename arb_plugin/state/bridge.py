@@ -57,6 +57,7 @@ from arb_plugin.events import LEG_RISK_TOPIC
 from arb_plugin.events import PAIR_CLOSED_TOPIC
 from arb_plugin.events import PAIR_STATE_TOPIC
 from arb_plugin.events import RESUME_CACHE_KEY
+from arb_plugin.events import SESSION_START_CACHE_KEY
 from arb_plugin.events import GuardStateSnapshot
 from arb_plugin.events import LegRiskAlert
 from arb_plugin.events import PairClosed
@@ -291,6 +292,11 @@ class StateBridge(Actor):
             for leg in snapshot.legs:
                 self._learn(InstrumentId.from_str(leg.instrument_id), symbol)
         self.resumed = snapshots
+        if self.session is not None and self.session.resumed:
+            # a pair with no snapshot adopts the strategy's orders issued since the session started (see
+            # ArbitrageStrategy._adopt_orphans)
+            started_ns = int(self.session.started_at.timestamp()) * 1_000_000_000
+            self.cache.add(SESSION_START_CACHE_KEY, str(started_ns).encode())
         guard = self.writer.call(store.load_guard_state, self._config.io_timeout_secs)
         if guard is not None:
             self.cache.add(GUARD_RESUME_CACHE_KEY, guard.to_json())

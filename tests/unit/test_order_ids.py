@@ -73,3 +73,31 @@ def test_uuid_or_hyphenless_ids_stay_with_nautilus_trader() -> None:
     ours = ClientOrderIds(factory, clock, Cache(), TRADER, STRATEGY, native=True)
     assert ours.next() is None
     assert factory.get_client_order_id_count() == 0
+
+
+def test_issue_keys_order_this_strategys_ids_by_time_then_count_and_refuse_others() -> None:
+    clock = TestClock()
+    _, ours, _ = _parts(clock)
+    clock.set_time(LEAP_DAY_LAST_NS)
+    late_in_a_second = [ours.next() for _ in range(11)]  # counts 1..11: "-10" sorts before "-2" as text
+    clock.set_time(LEAP_DAY_LAST_NS + 1)  # the next second (a restart's process counts again from 1)
+    other_factory = OrderFactory(TRADER, STRATEGY, clock, cache=Cache())
+    restarted = ClientOrderIds(other_factory, clock, Cache(), TRADER, STRATEGY).next()
+    ids = [i.value for i in late_in_a_second if i is not None] + [restarted.value if restarted else ""]
+    keys = [ours.issue_key(i) for i in ids]
+    assert keys == sorted(keys)  # issue order, not text order
+    assert ours.issue_key(ids[9]) == ("20240229-235959", 10)
+    assert keys[-1] == ("20240301-000000", 1)
+    assert ours.time_key(LEAP_DAY_LAST_NS + 1) == ("20240301-000000", 0) < keys[-1]
+    assert ours.time_key(LEAP_DAY_LAST_NS + 1) > keys[-2]
+    # another strategy's, another trader's, NautilusTrader's UUID ids and garbage have no key
+    for foreign in (
+        "O-20240229-235959-001-008-3",  # another strategy of this trader
+        "O-20240229-235959-002-007-3",  # another trader
+        "O-20240229-235959-001-007-",
+        "O-20240229-235959-001-007-3x",
+        "8f14e45f-ceea-467f-a5f1-2f2d3a1b9c3e",
+        "",
+    ):
+        assert ours.issue_key(foreign) is None, foreign
+    assert ours.issue_key("O-20240229-235959-001-007-3") == ("20240229-235959", 3)

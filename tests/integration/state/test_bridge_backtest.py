@@ -31,6 +31,7 @@ from nautilus_trader.model.objects import Quantity
 from nautilus_trader.test_kit.providers import TestInstrumentProvider
 
 from arb_plugin.events import RESUME_CACHE_KEY
+from arb_plugin.events import SESSION_START_CACHE_KEY
 from arb_plugin.events import PairStatus
 from arb_plugin.state.bridge import StateBridge
 from arb_plugin.state.keys import Domain
@@ -253,6 +254,7 @@ def test_a_second_backtest_on_the_same_session_resumes_from_its_snapshot(
     sid = session_keys.session_id
     assert sid is not None
     engine, _, strategy = run_backtest(sid, schema, redis_url, pg_dsn)
+    assert engine.cache.get(SESSION_START_CACHE_KEY) is None  # a new session: no order of it is from before
     engine.dispose()
     engine2 = BacktestEngine(
         BacktestEngineConfig(
@@ -274,5 +276,9 @@ def test_a_second_backtest_on_the_same_session_resumes_from_its_snapshot(
         assert bridge.session is not None and bridge.session.starts == 2
         resumed = engine2.cache.get(RESUME_CACHE_KEY.format(symbol="BTCUSDT"))
         assert decode_pair_snapshot(resumed) == strategy.published[-1]
+        # when the session first started (its orders since then are the strategy's to adopt when it has no state)
+        started_ns = int(engine2.cache.get(SESSION_START_CACHE_KEY))
+        assert started_ns == int(bridge.session.started_at.timestamp()) * 1_000_000_000
+        assert bridge.session.resumed_at is not None and bridge.session.started_at < bridge.session.resumed_at
     finally:
         engine2.dispose()
