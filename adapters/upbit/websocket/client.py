@@ -102,6 +102,8 @@ class UpbitWebSocketClient:
         self._wakeup: asyncio.Event | None = None
         self._stopping = False
         self._last_request_time = 0.0
+        self._changes = 0  # subscription changes so far
+        self._changes_sent = 0  # the changes the last request sent carried
         self.connects = 0
         self.disconnects = 0
         self.requests_sent = 0
@@ -162,6 +164,7 @@ class UpbitWebSocketClient:
         return msgspec.json.encode(request)
 
     def _changed(self) -> None:
+        self._changes += 1
         if self._wakeup is not None:
             self._wakeup.set()
         if not self.is_connected:
@@ -179,16 +182,21 @@ class UpbitWebSocketClient:
     async def _send_full_set_soon(self) -> None:
         loop = asyncio.get_running_loop()
         await asyncio.sleep(0.01)  # coalesce a burst of subscribe calls into one request
-        wait = self._last_request_time + self._min_request_interval - loop.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        ws = self._ws
-        if ws is not None and not ws.closed and self.has_subscriptions():
+        # a change made while a request is on its way (built, not yet sent) is sent by the next turn: none is
+        # left out because this task was still running when it came
+        while self._changes_sent != self._changes:
+            wait = self._last_request_time + self._min_request_interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            ws = self._ws
+            if ws is None or ws.closed or not self.has_subscriptions():
+                return  # the full set goes out on (re)connect
             await self._send_request(ws)
 
     async def _send_request(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self._last_request_time = asyncio.get_running_loop().time()
         payload = self.build_request()
+        self._changes_sent = self._changes
         await ws.send_bytes(payload)
         self.requests_sent += 1
         self._log.debug(f"Subscribed {self.subscriptions}")
