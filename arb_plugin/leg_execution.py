@@ -122,7 +122,7 @@ class LegExecution:
         self._last_order_id = order.client_order_id.value
         return order
 
-    def _track(self, pair: PairRuntime, order: Order, intent: OrderIntent) -> None:
+    def _track(self, pair: PairRuntime, order: Order, intent: OrderIntent) -> LegOrder:
         leg = LegOrder(
             client_order_id=order.client_order_id.value,
             instrument_id=order.instrument_id.value,
@@ -133,6 +133,7 @@ class LegExecution:
         )
         pair.book.track(leg)
         self._order_pairs[leg.client_order_id] = pair
+        return leg
 
     def _arm_timeout(self, pair: PairRuntime) -> None:
         name = f"arb-leg-timeout-{pair.symbol}"

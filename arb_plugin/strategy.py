@@ -506,14 +506,14 @@ class ArbitrageStrategy(LegExecution, Strategy):
                     intent=w.intent,
                     filled=Decimal(w.filled),
                 )
+                pair.book.track(leg)
+                self._order_pairs[leg.client_order_id] = pair
                 self._take_over(pair, leg)
             self._note_issued(snap.last_order_id)
         self._adopt_orphans(pair, snap)
 
     def _take_over(self, pair: PairRuntime, leg: LegOrder) -> None:
-        """Track an order sent before the restart: book its fills beyond ``leg.filled``, cancel it if open."""
-        pair.book.track(leg)
-        self._order_pairs[leg.client_order_id] = pair
+        """Take over a tracked order sent before the restart: book its fills beyond ``leg.filled``; cancel if open."""
         order = self.cache.order(ClientOrderId(leg.client_order_id))
         if order is None:
             self.log.warning(
@@ -593,24 +593,17 @@ class ArbitrageStrategy(LegExecution, Strategy):
             entering = False  # the phase in progress continues: its re-hedges, unwinds or exit retries
         targets = dict(zip(legs, book.targets(), strict=True))
         for _, order in orphans:
-            venue_leg = book.binance if order.instrument_id == legs[0] else book.upbit
             buy = order.side == OrderSide.BUY
             if book.status is PairStatus.EXITING:
                 intent = OrderIntent.EXIT
             elif entering:
                 intent = OrderIntent.ENTRY
             else:  # towards the phase's target on its leg: a re-hedge; away from it: an unwind
-                toward = (targets[order.instrument_id] > venue_leg.quantity) == buy
+                held = (book.binance if order.instrument_id == legs[0] else book.upbit).quantity
+                toward = (targets[order.instrument_id] > held) == buy
                 intent = OrderIntent.REHEDGE if toward else OrderIntent.UNWIND
-            leg = LegOrder(
-                client_order_id=order.client_order_id.value,
-                instrument_id=order.instrument_id.value,
-                venue="BINANCE" if order.instrument_id == legs[0] else "UPBIT",
-                side="BUY" if buy else "SELL",
-                quantity=order.quantity.as_decimal(),
-                intent=intent,
-            )
             self.counters["orphans_adopted"] += 1
+            leg = self._track(pair, order, intent)
             self._take_over(pair, leg)
             self._note_issued(leg.client_order_id)
             detail = (
