@@ -13,6 +13,7 @@ import pytest
 import redis
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.model.events import OrderCanceled
 from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.objects import Price
@@ -145,3 +146,52 @@ def test_restart_reconciles_a_market_buy_by_amount_filled_while_down(unique_id: 
         if keys:
             store.delete(*keys)
         store.close()
+
+
+@pytest.mark.parametrize("claimed", [True, False])
+def test_without_a_cache_database_orders_found_at_the_venue_go_to_the_strategy_claiming_the_instrument(
+    unique_id: str, claimed: bool
+) -> None:
+    # What a crash leaves when the state never learnt of an order (ArbitrageStrategy adopts such orders on
+    # resume, by their client order ids): no cache database, the node dies with an order filled and one open.
+    # The next node's reconciliation finds both at Upbit under the same client order ids (the identifiers),
+    # and gives them to the strategy that claims KRW-BTC (ArbitrageStrategy claims its legs by default), whose
+    # events reach it; unclaimed they go to EXTERNAL, whose events no strategy hears.
+    trader_id = f"{unique_id.upper()}-001"
+
+    async def run() -> None:
+        async with FakeUpbitServer() as fake:
+            fake.exchange.set_balance("KRW", "100000000")
+            probe = ProbeConfig(quote_ids=IDS)
+            async with running_node(fake, probe, IDS, trader_id=trader_id) as rn:
+                factory = rn.probe.order_factory
+                filled = buy_limit(factory, "0.002", "99000000")
+                resting = buy_limit(factory, "0.001", "100000000")
+                for order in (filled, resting):
+                    rn.probe.submit_order(order)
+                await wait_for(
+                    lambda: all(
+                        rn.node.cache.order(o.client_order_id).status == OrderStatus.ACCEPTED for o in (filled, resting)
+                    )
+                )
+                by_identifier = {o.identifier: o for o in fake.exchange.orders.values()}
+                fake.exchange.fill_order(by_identifier[filled.client_order_id.value].uuid)
+
+            claims = ProbeConfig(quote_ids=IDS, external_order_claims=list(IDS) if claimed else None)
+            async with running_node(fake, claims, IDS, trader_id=trader_id) as rn:
+                cache = rn.node.cache
+                await wait_for(lambda: cache.order(filled.client_order_id) is not None)
+                await wait_for(lambda: cache.order(filled.client_order_id).status == OrderStatus.FILLED)
+                found = cache.order(filled.client_order_id)
+                assert found.filled_qty == Quantity.from_str("0.00200000")
+                owner = rn.probe.id.value if claimed else "EXTERNAL"
+                assert found.strategy_id.value == owner
+                await wait_for(lambda: cache.order(resting.client_order_id) is not None)
+                still_open = cache.order(resting.client_order_id)
+                assert still_open.is_open and still_open.strategy_id.value == owner
+                if claimed:  # the claiming strategy manages it: its cancel is confirmed back to it
+                    rn.probe.cancel_order(still_open)
+                    await wait_for(lambda: bool(rn.probe.events_of(resting.client_order_id, OrderCanceled)))
+                    assert cache.order(resting.client_order_id).status == OrderStatus.CANCELED
+
+    asyncio.run(run())
