@@ -10,7 +10,8 @@ hops were most of the tick-to-order latency (quote -> strategy about 0.45 ms, ri
 queue 0.2 ms at the median, several ms at p99).
 
 :func:`install_inline_dispatch` re-registers those three message-bus endpoints (NautilusTrader's public
-``MessageBus.deregister`` / ``register``) with handlers that call the engine's own handler at once -
+``MessageBus.deregister`` / ``register``, as layers of :mod:`arb_plugin.endpoints`: next to the engine, behind
+the risk guard's check of released orders) with handlers that call the engine's own handler at once -
 ``DataEngine._handle_data``, ``RiskEngine._execute_command``, ``ExecutionEngine._execute_command``, the very
 methods the queue tasks call - when all of these hold:
 
@@ -49,6 +50,11 @@ from nautilus_trader.live.risk_engine import LiveRiskEngine
 from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.system.kernel import NautilusKernel
 
+from arb_plugin.endpoints import RANK_DISPATCH
+from arb_plugin.endpoints import add_layer
+from arb_plugin.endpoints import remove_layer
+
+_LAYER = "inline-dispatch"
 _running_loop = asyncio._get_running_loop  # the C accessor asyncio itself uses (None off a loop thread)
 
 
@@ -63,14 +69,12 @@ class InlineDispatch:
     kernel: NautilusKernel
     inline: dict[str, int] = field(default_factory=dict)
     queued: dict[str, int] = field(default_factory=dict)
-    _installed: list[tuple[str, Callable[[Any], None], Callable[[Any], None]]] = field(default_factory=list)
+    _installed: list[str] = field(default_factory=list)
 
     def uninstall(self) -> None:
-        """Give every endpoint back to its engine's own (queueing) handler."""
-        bus = self.kernel.msgbus
-        for endpoint, ours, original in reversed(self._installed):
-            bus.deregister(endpoint, ours)
-            bus.register(endpoint, original)
+        """Give every endpoint back to its engine's own (queueing) handler (other layers on it stay)."""
+        for endpoint in reversed(self._installed):
+            remove_layer(self.kernel, endpoint, _LAYER)
         self._installed.clear()
 
     def _install(
@@ -91,25 +95,27 @@ class InlineDispatch:
         queued[endpoint] = 0
         on_error = engine._handle_queue_exception
 
-        def dispatch(message: Any) -> None:
-            if (
-                _running_loop() is loop
-                and engine.is_running
-                and (type(message) is only if only is not None else not qsize())
-            ):
-                inline[endpoint] += 1
-                try:
-                    handle(message)
-                except Exception as e:
-                    on_error(e, queue_name)
-            else:
-                queued[endpoint] += 1
-                original(message)
+        def layer(enqueue: Callable[[Any], None]) -> Callable[[Any], None]:
+            def dispatch(message: Any) -> None:
+                if (
+                    _running_loop() is loop
+                    and engine.is_running
+                    and (type(message) is only if only is not None else not qsize())
+                ):
+                    inline[endpoint] += 1
+                    try:
+                        handle(message)
+                    except Exception as e:
+                        on_error(e, queue_name)
+                else:
+                    queued[endpoint] += 1
+                    enqueue(message)
 
-        bus = self.kernel.msgbus
-        bus.deregister(endpoint, original)
-        bus.register(endpoint, dispatch)
-        self._installed.append((endpoint, dispatch, original))
+            return dispatch
+
+        # next to the engine: a layer in front of it (the risk guard's check of released orders) runs first
+        add_layer(self.kernel, endpoint, original, _LAYER, RANK_DISPATCH, layer)
+        self._installed.append(endpoint)
 
 
 def install_inline_dispatch(kernel: NautilusKernel) -> InlineDispatch:

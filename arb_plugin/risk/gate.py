@@ -46,6 +46,7 @@ Notionals are converted to the reporting currency through NautilusTrader's FX pa
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -66,8 +67,10 @@ from nautilus_trader.model.data import Bar
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import AggregationSource
 from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import PriceType
 from nautilus_trader.model.enums import TradingState
+from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.model.events import OrderEvent
 from nautilus_trader.model.events import OrderInitialized
 from nautilus_trader.model.events import PositionEvent
@@ -82,6 +85,8 @@ from nautilus_trader.model.orders import Order
 from nautilus_trader.portfolio.portfolio import Portfolio
 from nautilus_trader.risk.engine import RiskEngine
 
+from arb_plugin.endpoints import RANK_GUARD
+from arb_plugin.endpoints import add_layer
 from arb_plugin.events import FLATTEN_TOPIC
 from arb_plugin.events import GUARD_RESUME_CACHE_KEY
 from arb_plugin.events import GUARD_RESUME_TOPIC
@@ -1239,27 +1244,54 @@ def install_risk_guard(
 def _guard_emulator_submits(kernel: NautilusKernel, gate: RiskGate, engine: RiskEngine) -> None:
     # An order with an emulation trigger goes from the strategy to NautilusTrader's OrderEmulator, which
     # later releases it straight to the execution engine: no RiskEngine ever sees it. Its submit is checked
-    # here against the same guards (a denial is a real OrderDenied); the release is not checked again.
-    emulator = kernel._emulator
-    bus = kernel.msgbus
-    original = emulator.execute
+    # in front of the emulator, and its release in front of the execution engine, against the same guards
+    # (a denial is a real OrderDenied: RELEASED -> DENIED is a transition of NautilusTrader's order FSM).
 
-    def execute(command: Any) -> None:
-        orders = (
-            [command.order] if isinstance(command, SubmitOrder)
-            else command.order_list.orders if isinstance(command, SubmitOrderList)
-            else []
-        )
+    def check(command: Any, orders: list[Order]) -> bool:
         for order in orders:
             decision = gate.check_order(order)
             if not decision.allowed:
-                engine._deny_command(command, decision.reason)
+                if order.status == OrderStatus.RELEASED:  # NautilusTrader's _deny_order denies INITIALIZED only
+                    denied = OrderDenied(
+                        order.trader_id,
+                        order.strategy_id,
+                        order.instrument_id,
+                        order.client_order_id,
+                        decision.reason,
+                        UUID4(),
+                        kernel.clock.timestamp_ns(),
+                    )
+                    kernel.msgbus.send("ExecEngine.process", denied)
+                else:
+                    engine._deny_command(command, decision.reason)
                 gate.record_denial(decision, order)
-                return
-        original(command)
+                return False
+        return True
 
-    bus.deregister("OrderEmulator.execute", original)
-    bus.register("OrderEmulator.execute", execute)
+    def guard_submits(emulator_execute: Callable[[Any], None]) -> Callable[[Any], None]:
+        def execute(command: Any) -> None:
+            if isinstance(command, SubmitOrder):
+                orders = [command.order]
+            elif isinstance(command, SubmitOrderList):
+                orders = command.order_list.orders
+            else:
+                orders = []
+            if check(command, orders):
+                emulator_execute(command)
+
+        return execute
+
+    def guard_releases(exec_execute: Callable[[Any], None]) -> Callable[[Any], None]:
+        def execute(command: Any) -> None:
+            # only the emulator sends an order RELEASED; every other submit has passed the RiskEngine
+            released = type(command) is SubmitOrder and command.order.status == OrderStatus.RELEASED
+            if not released or check(command, [command.order]):
+                exec_execute(command)
+
+        return execute
+
+    add_layer(kernel, "OrderEmulator.execute", kernel._emulator.execute, "risk-guard", RANK_GUARD, guard_submits)
+    add_layer(kernel, "ExecEngine.execute", kernel.exec_engine.execute, "risk-guard", RANK_GUARD, guard_releases)
 
 
 def guarded_pairs(pairs: Iterable[Any]) -> list[tuple[str, tuple[str, str], str]]:

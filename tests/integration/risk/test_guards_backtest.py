@@ -273,6 +273,62 @@ def test_an_emulated_order_is_checked_when_submitted(make) -> None:
     assert setup.engine.portfolio.net_position(BTC_U) == 0
 
 
+def _drop_at_10_then_12(instrument, second):
+    """BTCUSDT falls to 58,999/59,001 at second 10 (the daily-loss halt), then to 57,999/58,001 at second 12."""
+    if instrument == BTC_B and second >= 12:
+        return ("57999.00", "58001.00")
+    return _drop_at_10(instrument, second)
+
+
+@pytest.mark.parametrize("intent", [OrderIntent.ENTRY, EXIT])
+def test_an_emulated_order_released_after_a_halt_is_checked_again(make, intent: OrderIntent) -> None:
+    # An emulated BUY limit at 58,001 is taken by the OrderEmulator at second 3 (nothing halted yet) and
+    # released when the ask reaches it at second 12, after the halt of second 10: the release of an entry is
+    # denied by the guard (RELEASED -> DENIED), an exit's is not (exits are never blocked)
+    from nautilus_trader.model.enums import OrderStatus
+    from nautilus_trader.model.enums import TriggerType
+    from nautilus_trader.model.objects import Price
+    from nautilus_trader.model.objects import Quantity
+
+    from arb_plugin.events import order_tags
+
+    orders = {}
+
+    def emulated(s) -> None:  # type: ignore[no-untyped-def]
+        order = s.order_factory.limit(
+            BTC_B,
+            BUY,
+            Quantity.from_str("0.00100"),
+            Price.from_str("58001.00"),
+            emulation_trigger=TriggerType.BID_ASK,
+            tags=order_tags(intent, "BTCUSDT"),
+        )
+        orders["emulated"] = order
+        s.submit_order(order)
+
+    setup = make(
+        no_limits(max_daily_loss=D("14027")),
+        [(2, lambda s: s.submit(BTC_B, BUY, "0.01")), (3, emulated)],
+        seconds=14,
+        prices=_drop_at_10_then_12,
+    )
+    setup.run(14)
+    kernel = setup.engine.kernel
+    assert kernel.risk_engine.trading_state == TradingState.HALTED
+    order = kernel.cache.order(orders["emulated"].client_order_id)
+    released = [type(e).__name__ for e in order.events]
+    assert released[:3] == ["OrderInitialized", "OrderEmulated", "OrderInitialized"]  # taken, then transformed
+    assert "OrderReleased" in released
+    if intent is OrderIntent.ENTRY:
+        assert order.status == OrderStatus.DENIED
+        assert setup.strategy.reason(orders["emulated"]).startswith("HALTED: entries halted by MAX_DAILY_LOSS")
+        assert setup.engine.portfolio.net_position(BTC_B) == D("0.01")  # the first buy only
+    else:
+        assert order.status == OrderStatus.FILLED
+        assert setup.strategy.reason(orders["emulated"]) is None
+        assert setup.engine.portfolio.net_position(BTC_B) == D("0.011")
+
+
 def test_a_modify_cannot_grow_an_order_past_a_limit(make) -> None:
     # MAX_POSITION_SIZE 850,000 KRW: a resting 0.001 BTC bid (~85,000 KRW) passes; modifying it to 1 BTC at a
     # marketable price is refused (OrderModifyRejected naming the guard), a small increase is not
