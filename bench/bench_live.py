@@ -8,11 +8,12 @@ removed afterwards). The fake venues run in a child process, as real venues are 
 their Binance prices swing the premium so the strategy keeps trading. A probe actor measures:
 
 1. **Tick-to-order**: from the ``ts_init`` of the quote the strategy decided on to the moment each order of
-   that decision reaches the venue's execution client (``SandboxExecutionClient.submit_order``, where a live
+   that decision reaches the venue's execution client (``PaperExecutionClient.submit_order``, where a live
    client would put it on the wire), through NautilusTrader's live data, risk and execution engines (run
    inline by ``arb_plugin.nodes.dispatch``, ``node.inline_dispatch``; set ``ARB_NODE__INLINE_DISPATCH=false``
    for their queues). Target p99 < 1 ms. Every order counts: the second leg of a decision is sent after the
-   first leg's whole submit path (paper: including the sandbox's own ``submit_order``), so it is shown apart
+   first leg's whole submit path (the paper venue itself takes the order on the next loop turn, as a venue
+   answers a live client's request later: ``arb_plugin.nodes.paper``), so it is shown apart
    from the first order of each decision. Also to the ``OrderSubmitted`` event back at the strategy's side of
    the bus (that event still crosses the execution engine's event queue). (The sandbox stamps its own events
    with its simulated exchange clock, so the node's clock is read where the order passes.)
@@ -58,7 +59,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from nautilus_trader.adapters.sandbox.execution import SandboxExecutionClient
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.events import OrderInitialized
@@ -69,6 +69,7 @@ from arb_plugin.events import DecisionLatency
 from arb_plugin.nodes.live import BINANCE
 from arb_plugin.nodes.live import TradingMode
 from arb_plugin.nodes.live import build_live_node
+from arb_plugin.nodes.paper import PaperExecutionClient
 from arb_plugin.observability.ws_state import binance_ws_state
 from arb_plugin.settings import load_settings
 from arb_plugin.state.keys import KeyBuilder
@@ -144,17 +145,17 @@ class LatencyProbe(Actor):
 
 
 def _time_client_submits(probe: LatencyProbe) -> Callable[[], None]:
-    """Note the moment each order reaches a sandbox execution client (bench-only timing wrapper)."""
-    original = SandboxExecutionClient.submit_order
+    """Note the moment each order reaches a paper execution client (bench-only timing wrapper)."""
+    original = PaperExecutionClient.submit_order
 
-    def submit_order(self: SandboxExecutionClient, command: Any) -> Any:
+    def submit_order(self: PaperExecutionClient, command: Any) -> Any:
         probe.order_reaches_client(command.order.client_order_id.value)
         return original(self, command)
 
-    SandboxExecutionClient.submit_order = submit_order  # type: ignore[method-assign]
+    PaperExecutionClient.submit_order = submit_order  # type: ignore[method-assign]
 
     def restore() -> None:
-        SandboxExecutionClient.submit_order = original  # type: ignore[method-assign]
+        PaperExecutionClient.submit_order = original  # type: ignore[method-assign]
 
     return restore
 

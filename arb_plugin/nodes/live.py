@@ -12,8 +12,9 @@ What differs is execution, chosen here and nowhere else:
 
 - ``paper``: a ``SandboxExecutionClient`` per venue (reference §3): a cash account (margin for USDT-M
   futures) funded from ``[node] paper_starting_balances``, with an explicit zero for every other currency
-  of the venue's instruments (reference §9 P3). The factory is NautilusTrader's own
-  ``SandboxLiveExecClientFactory`` (the node builder injects the portfolio only for that class name, P12).
+  of the venue's instruments (reference §9 P3). The client is :class:`arb_plugin.nodes.paper.PaperExecutionClient`
+  (the sandbox taking commands on the next loop turn, as a venue answers a live client later), created by a
+  factory that keeps NautilusTrader's class name (the node builder injects the portfolio only for it, P12).
 - ``live``: the venues' real execution clients. Refused unless keys for both venues are set and the caller
   confirmed it explicitly (``arb live --confirm-live``).
 
@@ -46,7 +47,6 @@ from nautilus_trader.adapters.binance import BinanceLiveDataClientFactory
 from nautilus_trader.adapters.binance import BinanceLiveExecClientFactory
 from nautilus_trader.adapters.binance.common.enums import BinanceEnvironment
 from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
-from nautilus_trader.adapters.sandbox.factory import SandboxLiveExecClientFactory
 from nautilus_trader.common.messages import ShutdownSystem
 from nautilus_trader.config import ImportableActorConfig
 from nautilus_trader.config import InstrumentProviderConfig
@@ -64,6 +64,7 @@ from arb_plugin.errors import ArbPluginError
 from arb_plugin.nodes.common import strategy_config
 from arb_plugin.nodes.dispatch import InlineDispatch
 from arb_plugin.nodes.dispatch import install_inline_dispatch
+from arb_plugin.nodes.paper import SandboxLiveExecClientFactory
 from arb_plugin.observability.health import HealthServer
 from arb_plugin.observability.health import engine_check
 from arb_plugin.observability.health import postgres_check

@@ -1,0 +1,98 @@
+"""
+Paper execution: NautilusTrader's ``SandboxExecutionClient`` whose simulated venue answers as a venue does, later.
+
+A live execution client's ``submit_order`` only schedules the request and returns: the venue matches the order
+while the node goes on. NautilusTrader's sandbox instead matches the order inside ``submit_order`` (its
+``SimulatedExchange`` runs without a message queue in real time), so every order of a decision waits for the
+simulated matching, fills and account update of the one sent before it, work a live node never does between
+two legs. :class:`PaperExecutionClient` hands every trading command to the simulated venue on the next turn of
+the event loop instead, in the order the commands came (a cancel never overtakes its submit). The venue then
+matches against its book as of that turn, as a real venue matches the book it holds when the order arrives;
+its data handler is subscribed below every strategy, so a strategy handles a quote before the simulated venue
+does (the venue still sees every quote before any order sent on it is matched).
+
+:class:`SandboxLiveExecClientFactory` creates it. It keeps NautilusTrader's class name because the node builder
+passes the portfolio only to a factory of that name (reference P12).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
+from nautilus_trader.adapters.sandbox.execution import SandboxExecutionClient
+from nautilus_trader.adapters.sandbox.factory import SandboxLiveExecClientFactory as _NautilusSandboxFactory
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.common.component import LiveClock
+from nautilus_trader.common.component import MessageBus
+from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.portfolio import PortfolioFacade
+
+_MAX_WAIT_TURNS = 1000  # loop turns a cancel or modify waits for its order's events (each turn runs every ready task)
+
+class PaperExecutionClient(SandboxExecutionClient):
+    """
+    A ``SandboxExecutionClient`` whose simulated venue takes trading commands on the next loop turn.
+
+    Parameters
+    ----------
+    loop, portfolio, msgbus, cache, clock, config :
+        As for NautilusTrader's ``SandboxExecutionClient``.
+    """
+
+    def _later(self, send: Callable[[Any], None], command: Any, waits: bool = False, turns: int = 0) -> None:
+        self._loop.call_soon(self._deliver, send, command, waits, turns)
+
+    def _deliver(self, send: Callable[[Any], None], command: Any, waits: bool, turns: int) -> None:
+        if not self._client.is_connected:
+            self._log.warning(f"{command} not delivered: the simulated venue is disconnected")
+            return
+        if waits and turns < _MAX_WAIT_TURNS:
+            order = self._cache.order(command.client_order_id)
+            if order is not None and order.status == OrderStatus.INITIALIZED:
+                # The simulated venue has the order but the node has not applied its events yet (a live node
+                # queues them), and the venue ignores a cancel or modify of an order it sees as not submitted
+                # where a real venue acts on it: wait for the events, as a venue's answer follows the request
+                self._later(send, command, waits, turns + 1)
+                return
+        send(command)
+
+    def submit_order(self, command: Any) -> None:
+        self._later(self._client.submit_order, command)
+
+    def submit_order_list(self, command: Any) -> None:
+        self._later(self._client.submit_order_list, command)
+
+    def modify_order(self, command: Any) -> None:
+        self._later(self._client.modify_order, command, waits=True)
+
+    def cancel_order(self, command: Any) -> None:
+        self._later(self._client.cancel_order, command, waits=True)
+
+    def cancel_all_orders(self, command: Any) -> None:
+        self._later(self._client.cancel_all_orders, command)
+
+
+class SandboxLiveExecClientFactory(_NautilusSandboxFactory):
+    """Creates a :class:`PaperExecutionClient` (NautilusTrader's name, which its node builder recognises)."""
+
+    @staticmethod
+    def create(  # type: ignore[override]
+        loop: asyncio.AbstractEventLoop,
+        name: str,
+        config: SandboxExecutionClientConfig,
+        portfolio: PortfolioFacade,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+    ) -> PaperExecutionClient:
+        return PaperExecutionClient(
+            loop=loop,
+            clock=clock,
+            portfolio=portfolio,
+            msgbus=msgbus,
+            cache=cache,
+            config=config,
+        )

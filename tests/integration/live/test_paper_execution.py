@@ -1,0 +1,119 @@
+"""
+PaperExecutionClient in a real TradingNode: like a live client, its ``submit_order`` returns before the venue
+(here NautilusTrader's simulated one) has the order; the venue takes commands on the next loop turn, in the
+order they came, and fills at the book it holds then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
+from nautilus_trader.config import LoggingConfig
+from nautilus_trader.config import StrategyConfig
+from nautilus_trader.live.node import TradingNode
+from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.model.enums import TimeInForce
+from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.objects import Price
+from nautilus_trader.model.objects import Quantity
+from nautilus_trader.trading.strategy import Strategy
+
+from arb_plugin.nodes.dispatch import install_inline_dispatch
+from arb_plugin.nodes.paper import PaperExecutionClient
+from arb_plugin.nodes.paper import SandboxLiveExecClientFactory
+from tests.integration.risk.harness import BTC_B
+from tests.integration.risk.harness import INSTRUMENTS
+from tests.support import clientless_node_config
+
+
+class _Trader(Strategy):
+    """On the first quote: a market BUY, then a resting limit BUY and its cancel; notes what it sees."""
+
+    def __init__(self, node: TradingNode) -> None:
+        super().__init__(StrategyConfig(strategy_id="Paper-001"))
+        self.node = node
+        self.status_after_submit: list[OrderStatus] = []
+        self.events: list[str] = []
+        self.orders: list[Any] = []
+
+    def on_start(self) -> None:
+        self.subscribe_quote_ticks(BTC_B)
+        self.node.kernel.loop.call_later(0.05, self._feed, "59999.00", "60001.00")
+        self.clock.set_time_alert_ns("stop", self.clock.timestamp_ns() + 500_000_000, lambda _: self.node.stop())
+
+    def _feed(self, bid: str, ask: str) -> None:
+        ts = self.clock.timestamp_ns()
+        size = Quantity.from_str("10.00000")
+        self.msgbus.send(
+            "DataEngine.process", QuoteTick(BTC_B, Price.from_str(bid), Price.from_str(ask), size, size, ts, ts)
+        )
+
+    def on_quote_tick(self, tick: QuoteTick) -> None:
+        if self.orders:
+            return
+        market = self.order_factory.market(BTC_B, OrderSide.BUY, Quantity.from_str("0.01000"))
+        resting = self.order_factory.limit(
+            BTC_B,
+            OrderSide.BUY,
+            Quantity.from_str("0.01000"),
+            Price.from_str("50000.00"),
+            time_in_force=TimeInForce.GTC,
+        )
+        self.orders = [market, resting]
+        self.submit_order(market)
+        self.status_after_submit.append(market.status)
+        self.submit_order(resting)
+        self.cancel_order(resting)  # before the venue has it: delivered after its submit
+        self.status_after_submit.append(resting.status)
+        # the next quote moves the book before the venue's turn: the market order fills at the book of then
+        self._feed("60999.00", "61001.00")
+
+    def on_order_event(self, event: Any) -> None:
+        self.events.append(f"{event.client_order_id.value[-1]}:{type(event).__name__}")
+
+
+def test_the_paper_venue_takes_commands_on_the_next_loop_turn_in_order() -> None:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    venue = SandboxExecutionClientConfig(
+        venue="BINANCE", account_type="CASH", oms_type="NETTING", starting_balances=["100000 USDT", "0 BTC"]
+    )
+    node = TradingNode(
+        clientless_node_config(exec_clients={"BINANCE": venue}, logging=LoggingConfig(log_level="ERROR")), loop=loop
+    )
+    trader = _Trader(node)
+    node.trader.add_strategy(trader)
+    node.add_exec_client_factory("BINANCE", SandboxLiveExecClientFactory)
+    node.build()
+    install_inline_dispatch(node.kernel)  # as the paper node runs: commands reach the client in the order sent
+    try:
+        client = next(iter(node.kernel.exec_engine._clients.values()))
+        assert isinstance(client, PaperExecutionClient)
+        node.kernel.cache.add_instrument(INSTRUMENTS[BTC_B])
+        node.run()
+
+        market, resting = trader.orders
+        # submit_order returned with nothing sent to the venue yet (a live client's request is not out either)
+        assert trader.status_after_submit == [OrderStatus.INITIALIZED, OrderStatus.INITIALIZED]
+        cache = node.kernel.cache
+        filled = cache.order(market.client_order_id)
+        assert filled.status == OrderStatus.FILLED
+        (fill,) = [e for e in filled.events if isinstance(e, OrderFilled)]
+        assert fill.last_px == Price.from_str("61001.00")  # the ask of the book the venue held on its turn
+        assert cache.order(resting.client_order_id).status == OrderStatus.CANCELED  # submit, then its cancel
+        resting_events = [e for e in trader.events if e.startswith(resting.client_order_id.value[-1])]
+        assert [e.split(":")[1] for e in resting_events] == [
+            "OrderInitialized",
+            "OrderSubmitted",
+            "OrderAccepted",
+            "OrderCanceled",
+        ]
+    finally:
+        node.kernel.cancel_all_tasks()
+        node.dispose()
+        asyncio.set_event_loop(None)
+        loop.close()
