@@ -1,8 +1,9 @@
 """
 A paper TradingNode for the resume test, run as a subprocess: ``python resume_node.py --phase enter|exit ...``.
 
-The node is the real thing minus venue data clients: ArbitrageStrategy, the StateBridge and NautilusTrader's
-sandbox execution clients (simulated fills, cash accounts) for BINANCE and UPBIT. A feeder actor stands in
+The node is the real thing minus venue data clients: ArbitrageStrategy, the StateBridge and the paper node's
+execution clients (``arb_plugin.nodes.paper``: NautilusTrader's sandbox, simulated fills, cash accounts) for
+BINANCE and UPBIT. A feeder actor stands in
 for the market data clients: it adds the three instruments and then pushes QuoteTicks through the
 DataEngine (``DataEngine.process``), which caches them and publishes them to the strategy and to the
 sandbox matching engines, exactly as a data client's ``_handle_data`` does.
@@ -28,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 import msgspec
 from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
-from nautilus_trader.adapters.sandbox.factory import SandboxLiveExecClientFactory
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.config import ImportableActorConfig
@@ -49,6 +49,7 @@ from arb_plugin.instruments import btcusdt_binance
 from arb_plugin.instruments import fx_proxy_instrument
 from arb_plugin.instruments import krw_btc_upbit
 from arb_plugin.nodes.common import strategy_config
+from arb_plugin.nodes.paper import SandboxLiveExecClientFactory
 from arb_plugin.settings import load_settings
 
 BINANCE_MID = Decimal("97000.00")
