@@ -88,11 +88,4 @@ class SandboxLiveExecClientFactory(_NautilusSandboxFactory):
         cache: Cache,
         clock: LiveClock,
     ) -> PaperExecutionClient:
-        return PaperExecutionClient(
-            loop=loop,
-            clock=clock,
-            portfolio=portfolio,
-            msgbus=msgbus,
-            cache=cache,
-            config=config,
-        )
+        return PaperExecutionClient(loop, portfolio, msgbus, cache, clock, config)  # SandboxExecutionClient's order
