@@ -116,6 +116,7 @@ from adapters.upbit.schemas.ws import UpbitWsPrivateMsg
 from adapters.upbit.websocket.private import UpbitPrivateWebSocketClient
 
 _ATTEMPT_SUFFIX = re.compile(r"^(.*)-(?:r|m)\d+$")
+_NAUTILUS_COID = re.compile(r"^O-\d{8}-\d{6}-")  # NautilusTrader's ClientOrderIdGenerator format
 _MAX_CLOSED_WINDOW_MS = 7 * 24 * 3600 * 1000  # /v1/orders/closed answers for at most 7 days
 _LOOKUP_FAILED = object()
 
@@ -415,8 +416,15 @@ class UpbitExecutionClient(LiveExecutionClient):
         if coid is not None:
             return coid
         match = _ATTEMPT_SUFFIX.match(identifier)
-        if match is not None and self._cache.order(ClientOrderId(match.group(1))) is not None:
-            return ClientOrderId(match.group(1))
+        if match is not None:
+            base = match.group(1)
+            if self._cache.order(ClientOrderId(base)) is not None:
+                return ClientOrderId(base)
+            if identifier[len(base) + 1] == "r" and _NAUTILUS_COID.match(base):
+                # a retry of an order this node does not hold (a restart with no cache database): the refused
+                # attempts made no order, so this is the order of that client order id (a modify's "-m" is
+                # not: the replaced order exists too)
+                return ClientOrderId(base)
         return ClientOrderId(identifier)
 
     def _uuid_for(self, order: Order) -> str | None:

@@ -195,3 +195,42 @@ def test_without_a_cache_database_orders_found_at_the_venue_go_to_the_strategy_c
                     assert cache.order(resting.client_order_id).status == OrderStatus.CANCELED
 
     asyncio.run(run())
+
+
+def test_a_retried_order_found_after_a_restart_keeps_its_client_order_id(unique_id: str) -> None:
+    # A placement refused once goes out again as "<client order id>-r1" (Upbit keeps identifiers used). Found
+    # at the venue by a node that does not hold the order (a restart with no cache database), it is still the
+    # order of that client order id (the refused attempt made none). A modify's "-m1" (the replaced order
+    # exists too) and an identifier not in NautilusTrader's format are left as they are.
+    trader_id = f"{unique_id.upper()}-001"
+    retried = "O-20241121-030900-001-000-7"
+
+    async def run() -> None:
+        async with FakeUpbitServer() as fake:
+            fake.exchange.set_balance("KRW", "100000000")
+            placed = {}
+            for identifier in (f"{retried}-r1", "O-20241121-030900-001-000-8-m1", "manual-r1"):
+                body = {
+                    "market": "KRW-BTC",
+                    "side": "bid",
+                    "volume": "0.001",
+                    "price": "99000000",
+                    "ord_type": "limit",
+                    "identifier": identifier,
+                }
+                placed[identifier] = fake.exchange.place(body)
+            fake.exchange.fill_order(placed[f"{retried}-r1"].uuid)
+            probe = ProbeConfig(quote_ids=IDS, external_order_claims=list(IDS))
+            async with running_node(fake, probe, IDS, trader_id=trader_id) as rn:
+                cache = rn.node.cache
+                await wait_for(lambda: len(cache.orders()) == 3)
+                assert {o.client_order_id.value for o in cache.orders()} == {
+                    retried,
+                    "O-20241121-030900-001-000-8-m1",
+                    "manual-r1",
+                }
+                found = cache.order(ClientOrderId(retried))
+                assert found.status == OrderStatus.FILLED
+                assert found.venue_order_id.value == placed[f"{retried}-r1"].uuid
+
+    asyncio.run(run())
