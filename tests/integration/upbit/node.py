@@ -105,6 +105,37 @@ class RunningNode:
         return next(iter(self.node.kernel.exec_engine._clients.values()))
 
 
+def upbit_exec_config(fake: FakeUpbitServer, instrument_ids: tuple[str, ...], **overrides: Any) -> UpbitExecClientConfig:
+    """The Upbit execution client against ``fake``, loading ``instrument_ids``."""
+    return UpbitExecClientConfig(
+        base_url_http=fake.base_url_http,
+        base_url_ws_private=fake.base_url_ws_private,
+        access_key=fake.access_key,
+        secret_key=fake.secret_key,
+        instrument_provider=InstrumentProviderConfig(load_ids=frozenset(instrument_ids)),
+        **overrides,
+    )
+
+
+@contextlib.asynccontextmanager
+async def started(node: TradingNode, strategy: Strategy) -> AsyncIterator[None]:
+    """Run a built node until ``strategy`` runs; stop and dispose it on exit."""
+    task = asyncio.get_running_loop().create_task(node.run_async())
+    try:
+        await wait_for(lambda: strategy.is_running or task.done(), timeout=20)
+        if task.done():
+            task.result()
+        assert strategy.is_running, "the node did not start"
+        yield
+    finally:
+        await node.stop_async()
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        node.kernel.dispose()
+
+
 def node_config(
     fake: FakeUpbitServer,
     instrument_ids: tuple[str, ...],
@@ -137,16 +168,7 @@ def node_config(
                 **(data_overrides or {}),
             ),
         },
-        exec_clients={
-            "UPBIT": UpbitExecClientConfig(
-                base_url_http=fake.base_url_http,
-                base_url_ws_private=fake.base_url_ws_private,
-                access_key=fake.access_key,
-                secret_key=fake.secret_key,
-                instrument_provider=provider,
-                **(exec_overrides or {}),
-            ),
-        },
+        exec_clients={"UPBIT": upbit_exec_config(fake, instrument_ids, **(exec_overrides or {}))},
         timeout_connection=15.0,
         timeout_reconciliation=10.0,
         timeout_portfolio=5.0,
@@ -170,20 +192,8 @@ async def running_node(
     node.add_data_client_factory("UPBIT", UpbitLiveDataClientFactory)
     node.add_exec_client_factory("UPBIT", UpbitLiveExecClientFactory)
     node.build()
-    task = asyncio.get_running_loop().create_task(node.run_async())
-    try:
-        await wait_for(lambda: probe.is_running or task.done(), timeout=20)
-        if task.done():
-            task.result()
-        assert probe.is_running, "the node did not start"
+    async with started(node, probe):
         yield RunningNode(node, probe, fake)
-    finally:
-        await node.stop_async()
-        await asyncio.sleep(0.05)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-        node.kernel.dispose()
 
 
 DEFAULT_KEYS = (DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY)

@@ -10,14 +10,12 @@ sent; without the adoption nothing would be, and the short leg would stay.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from decimal import Decimal
 
 import pytest
 from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
 from nautilus_trader.common.actor import Actor
-from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.config import LiveExecEngineConfig
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.data import QuoteTick
@@ -25,7 +23,6 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.identifiers import InstrumentId
 
-from adapters.upbit import UpbitExecClientConfig
 from adapters.upbit import UpbitLiveExecClientFactory
 from arb_plugin.events import RESUME_CACHE_KEY
 from arb_plugin.events import PairSnapshot
@@ -38,6 +35,8 @@ from arb_plugin.order_ids import ClientOrderIds
 from arb_plugin.strategy import ArbitrageStrategy
 from tests.fakes.upbit import FakeUpbitServer
 from tests.integration.upbit.harness import wait_for
+from tests.integration.upbit.node import started
+from tests.integration.upbit.node import upbit_exec_config
 from tests.support import clientless_node_config
 from tests.support import strategy_config
 
@@ -89,19 +88,12 @@ def test_an_entry_leg_found_at_the_venue_after_a_restart_is_adopted_and_unwound(
             fake.exchange.fill_order(fake.exchange.place(sell).uuid)  # the entry's Upbit leg, filled while down
             placed_before = set(fake.exchange.orders)
 
-            provider = InstrumentProviderConfig(load_ids=frozenset({str(BTC_U)}))
             config = clientless_node_config(
                 exec_engine=LiveExecEngineConfig(
                     reconciliation=True, reconciliation_lookback_mins=60, graceful_shutdown_on_exception=True
                 ),
                 exec_clients={
-                    "UPBIT": UpbitExecClientConfig(
-                        base_url_http=fake.base_url_http,
-                        base_url_ws_private=fake.base_url_ws_private,
-                        access_key=fake.access_key,
-                        secret_key=fake.secret_key,
-                        instrument_provider=provider,
-                    ),
+                    "UPBIT": upbit_exec_config(fake, (str(BTC_U),)),
                     "BINANCE": SandboxExecutionClientConfig(
                         venue="BINANCE",
                         account_type="CASH",
@@ -136,10 +128,7 @@ def test_an_entry_leg_found_at_the_venue_after_a_restart_is_adopted_and_unwound(
                 node.kernel.cache.add_instrument(instrument)
             flat = PairSnapshot(symbol="BTCUSDT", status=PairStatus.FLAT, ts_event=1, last_order_id=last_known)
             node.kernel.cache.add(RESUME_CACHE_KEY.format(symbol="BTCUSDT"), flat.to_json())
-            task = asyncio.get_running_loop().create_task(node.run_async())
-            try:
-                await wait_for(lambda: strategy.is_running or task.done(), timeout=30)
-                assert strategy.is_running, "the node did not start"
+            async with started(node, strategy):
                 pair = strategy._pairs["BTCUSDT"]
                 await wait_for(lambda: strategy.counters["unwinds"] >= 1 and not pair.book.has_open_orders, 30)
                 await wait_for(lambda: pair.book.status is PairStatus.FLAT, 30)
@@ -156,12 +145,5 @@ def test_an_entry_leg_found_at_the_venue_after_a_restart_is_adopted_and_unwound(
                     (BTC_U, OrderSide.BUY, True),
                 ]
                 assert pair.book.is_flat and pair.book.round_trips == 1
-            finally:
-                await node.stop_async()
-                await asyncio.sleep(0.05)
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-                node.kernel.dispose()
 
     asyncio.run(run())
