@@ -6,10 +6,13 @@ while the node goes on. NautilusTrader's sandbox instead matches the order insid
 ``SimulatedExchange`` runs without a message queue in real time), so every order of a decision waits for the
 simulated matching, fills and account update of the one sent before it, work a live node never does between
 two legs. :class:`PaperExecutionClient` hands every trading command to the simulated venue on the next turn of
-the event loop instead, in the order the commands came (a cancel never overtakes its submit). The venue then
-matches against its book as of that turn, as a real venue matches the book it holds when the order arrives;
-its data handler is subscribed below every strategy, so a strategy handles a quote before the simulated venue
-does (the venue still sees every quote before any order sent on it is matched).
+the event loop instead, in the order the commands came (a cancel never overtakes its submit).
+
+Its market data waits too: the sandbox's data handler, subscribed before any strategy's, used to run the
+simulated venue's matching on every quote before a strategy saw it, work a live node does not have on its path
+from a quote to an order. The client queues the data and applies it on the next loop turn, and before any
+command: the venue matches each order against its book as of that turn, with every quote published before it,
+as a real venue matches the book it holds when the order arrives.
 
 :class:`SandboxLiveExecClientFactory` creates it. It keeps NautilusTrader's class name because the node builder
 passes the portfolio only to a factory of that name (reference P12).
@@ -27,14 +30,16 @@ from nautilus_trader.adapters.sandbox.factory import SandboxLiveExecClientFactor
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.component import MessageBus
+from nautilus_trader.core.data import Data
 from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.portfolio import PortfolioFacade
 
 _MAX_WAIT_TURNS = 1000  # loop turns a cancel or modify waits for its order's events (each turn runs every ready task)
 
+
 class PaperExecutionClient(SandboxExecutionClient):
     """
-    A ``SandboxExecutionClient`` whose simulated venue takes trading commands on the next loop turn.
+    A ``SandboxExecutionClient`` whose simulated venue takes trading commands and market data on the next loop turn.
 
     Parameters
     ----------
@@ -42,10 +47,34 @@ class PaperExecutionClient(SandboxExecutionClient):
         As for NautilusTrader's ``SandboxExecutionClient``.
     """
 
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        portfolio: PortfolioFacade,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+        config: SandboxExecutionClientConfig,
+    ) -> None:
+        super().__init__(loop, portfolio, msgbus, cache, clock, config)
+        self._venue_data: list[Data] = []  # market data not applied to the simulated venue yet, in arrival order
+
+    def on_data(self, data: Data) -> None:
+        self._venue_data.append(data)
+        if len(self._venue_data) == 1:
+            self._loop.call_soon(self._apply_venue_data)
+
+    def _apply_venue_data(self) -> None:
+        pending, self._venue_data = self._venue_data, []
+        for data in pending:
+            SandboxExecutionClient.on_data(self, data)
+
     def _later(self, send: Callable[[Any], None], command: Any, waits: bool = False, turns: int = 0) -> None:
         self._loop.call_soon(self._deliver, send, command, waits, turns)
 
     def _deliver(self, send: Callable[[Any], None], command: Any, waits: bool, turns: int) -> None:
+        if self._venue_data:  # the venue holds every quote published before the command's turn
+            self._apply_venue_data()
         if not self._client.is_connected:
             self._log.warning(f"{command} not delivered: the simulated venue is disconnected")
             return

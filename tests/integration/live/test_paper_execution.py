@@ -1,7 +1,8 @@
 """
 PaperExecutionClient in a real TradingNode: like a live client, its ``submit_order`` returns before the venue
 (here NautilusTrader's simulated one) has the order; the venue takes commands on the next loop turn, in the
-order they came, and fills at the book it holds then.
+order they came, and fills at the book it holds then. Its market data waits for that turn too: a strategy
+handles a quote before the simulated venue does, and the venue applies it before any later command.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class _Trader(Strategy):
         self.status_after_submit: list[OrderStatus] = []
         self.events: list[str] = []
         self.orders: list[Any] = []
+        self.venue: PaperExecutionClient | None = None
+        self.venue_ask_at_decision: list[Price | None] = []
 
     def on_start(self) -> None:
         self.subscribe_quote_ticks(BTC_B)
@@ -55,6 +58,8 @@ class _Trader(Strategy):
     def on_quote_tick(self, tick: QuoteTick) -> None:
         if self.orders:
             return
+        assert self.venue is not None
+        self.venue_ask_at_decision.append(self.venue.exchange.best_ask_price(BTC_B))
         market = self.order_factory.market(BTC_B, OrderSide.BUY, Quantity.from_str("0.01000"))
         resting = self.order_factory.limit(
             BTC_B,
@@ -93,6 +98,7 @@ def test_the_paper_venue_takes_commands_on_the_next_loop_turn_in_order() -> None
     try:
         client = next(iter(node.kernel.exec_engine._clients.values()))
         assert isinstance(client, PaperExecutionClient)
+        trader.venue = client
         node.kernel.cache.add_instrument(INSTRUMENTS[BTC_B])
         node.run()
 
@@ -104,6 +110,10 @@ def test_the_paper_venue_takes_commands_on_the_next_loop_turn_in_order() -> None
         assert filled.status == OrderStatus.FILLED
         (fill,) = [e for e in filled.events if isinstance(e, OrderFilled)]
         assert fill.last_px == Price.from_str("61001.00")  # the ask of the book the venue held on its turn
+        # the strategy decided on the first quote before the simulated venue had handled it (no book yet) ...
+        assert trader.venue_ask_at_decision == [None]
+        # ... and the venue applied both quotes before the order: its book is the second one's
+        assert client.exchange.best_ask_price(BTC_B) == Price.from_str("61001.00")
         assert cache.order(resting.client_order_id).status == OrderStatus.CANCELED  # submit, then its cancel
         resting_events = [e for e in trader.events if e.startswith(resting.client_order_id.value[-1])]
         assert [e.split(":")[1] for e in resting_events] == [
