@@ -276,6 +276,15 @@ def sandbox_exec_config(settings: Settings, venue: str) -> SandboxExecutionClien
     )
 
 
+_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "OFF")
+
+
+def _keeps_info(logging: LoggingConfig) -> bool:
+    """Whether NautilusTrader's logging set by ``logging`` writes INFO lines anywhere (stdout or file)."""
+    levels = [logging.log_level] + ([logging.log_level_file] if logging.log_level_file else [])
+    return any(_LEVELS.index(level.upper()) <= _LEVELS.index("INFO") for level in levels)
+
+
 def build_node_config(
     settings: Settings,
     mode: TradingMode,
@@ -318,7 +327,17 @@ def build_node_config(
         portfolio=PortfolioConfig(use_mark_xrates=True),
         data_clients=data_clients,
         exec_clients=exec_clients,
-        strategies=[strategy_config(settings.strategy, settings.strategy.data, emit_decision_latency=True)],
+        strategies=[
+            strategy_config(
+                settings.strategy,
+                settings.strategy.data,
+                emit_decision_latency=True,
+                # NautilusTrader formats every order event and command for an INFO line as the order passes,
+                # level or not: only where the node's logging keeps INFO (tens of us per order, cold)
+                log_events=_keeps_info(logging),
+                log_commands=_keeps_info(logging),
+            ),
+        ],
         actors=actors,
         timeout_connection=node.timeout_connection_secs,
         timeout_disconnection=node.timeout_disconnection_secs,

@@ -190,3 +190,31 @@ def test_paper_and_live_differ_only_in_execution() -> None:
         assert config.portfolio.use_mark_xrates
     bridge = {m: c.actors[0].config for m, c in configs.items()}
     assert bridge[TradingMode.PAPER]["mode"] == "paper" and bridge[TradingMode.LIVE]["mode"] == "live"
+
+
+@pytest.mark.parametrize(
+    ("logging", "event_lines"),
+    [
+        ({}, True),  # NautilusTrader's default: INFO to stdout
+        ({"log_level": "OFF", "log_level_file": "DEBUG"}, True),  # routed, development
+        ({"log_level": "OFF", "log_level_file": "INFO"}, True),  # routed, staging
+        ({"log_level": "OFF", "log_level_file": "WARNING"}, False),  # routed, production
+        ({"log_level": "WARN"}, False),
+        ({"log_level": "ERROR", "log_level_file": "INFO"}, True),
+    ],
+)
+def test_the_strategy_formats_event_and_command_lines_only_where_info_is_kept(
+    logging: dict[str, str], event_lines: bool,
+) -> None:
+    from nautilus_trader.config import LoggingConfig
+
+    from arb_plugin.nodes.live import _state_bridge
+    from arb_plugin.nodes.live import build_node_config
+
+    settings = _settings(**KEYS)
+    config = build_node_config(
+        settings, TradingMode.PAPER, "s1", LoggingConfig(**logging), _state_bridge(settings, "s1", TradingMode.PAPER)
+    )
+    (strategy,) = config.strategies
+    assert strategy.config["log_events"] is event_lines
+    assert strategy.config["log_commands"] is event_lines
