@@ -128,7 +128,20 @@ class StrategySettings(_Frozen):
     max_rehedge_attempts: Annotated[int, Field(ge=0)]
     leg_timeout_ms: PositiveInt
     unwind_slippage_bps: NonNegativeDecimal
+    # Leg instruments whose orders NautilusTrader's reconciliation hands to the strategy on a restart (unset:
+    # every leg; [] claims none, and orders found at a venue go to EXTERNAL, which a resume cannot adopt).
+    external_order_claims: tuple[str, ...] | None = None
     data: MarketDataSettings
+
+    @model_validator(mode="after")
+    def _claims(self) -> StrategySettings:
+        legs = {i for pair in self.pairs for i in (pair.binance, pair.upbit)}
+        for claim in self.external_order_claims or ():
+            if claim not in legs:
+                raise ValueError(
+                    f"external_order_claims: {claim!r} is not a leg of a configured pair ({', '.join(sorted(legs))})",
+                )
+        return self
 
     @model_validator(mode="after")
     def _thresholds(self) -> StrategySettings:

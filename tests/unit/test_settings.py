@@ -151,3 +151,11 @@ def test_config_file_option(config_dir):
     shutil.copy(config_dir / "staging.toml", other)
     s = load_settings(config_file=other, environ={})
     assert s.env is Environment.STAGING
+
+
+def test_an_external_order_claim_must_be_a_leg():
+    with pytest.raises(SettingsError) as e:
+        load_settings("development", CONFIG, environ={"ARB_STRATEGY__EXTERNAL_ORDER_CLAIMS": '["ETHUSDT.BINANCE"]'})
+    message = str(e.value)
+    assert "external_order_claims: 'ETHUSDT.BINANCE' is not a leg of a configured pair" in message
+    assert "BTCUSDT.BINANCE, KRW-BTC.UPBIT" in message

@@ -84,3 +84,17 @@ def test_symbol_mapping():
     assert make_pair("ETH").upbit_instrument_id.value == "KRW-ETH.UPBIT"
     with pytest.raises(ValueError, match="not a USDT-quoted"):
         upbit_symbol_for("BTCKRW")
+
+
+@pytest.mark.parametrize(
+    ("override", "claimed"),
+    [
+        ({}, ["BTCUSDT.BINANCE", "KRW-BTC.UPBIT"]),  # unset: every leg (a resume adopts its own orders)
+        ({"ARB_STRATEGY__EXTERNAL_ORDER_CLAIMS": "[]"}, []),  # none: found orders go to EXTERNAL
+        ({"ARB_STRATEGY__EXTERNAL_ORDER_CLAIMS": '["KRW-BTC.UPBIT"]'}, ["KRW-BTC.UPBIT"]),
+    ],
+)
+def test_external_order_claims_come_from_the_settings(override, claimed):
+    s = load_settings("production", CONFIG, environ=override)
+    strategy = StrategyFactory.create(strategy_config(s.strategy, s.strategy.data))
+    assert [str(i) for i in strategy.config.external_order_claims] == claimed
