@@ -20,23 +20,26 @@ their Binance prices swing the premium so the strategy keeps trading. A probe ac
 2. **Quote-to-decision** (the design's loop latency): the strategy's ``DecisionLatency`` samples.
 
 ``BENCH_LIVE_NO_RISK=1`` runs the same node without the risk guard, to show the guard's share of the latency.
-Where the tick-to-order time goes (measured by wrapping each step of the path in this benchmark's node; p50
-over 31 decisions, first leg): quote ``ts_init`` -> the data engine 30-120 us (the Binance client's handler
-and the bus), -> the strategy 130-150 us (the sandbox's own handling of the quote, and the risk guard's price
-update; the paper venue now applies its quotes on the next loop turn, off this path: ~45 us p50, ~100 us p90
-less, ``arb_plugin.nodes.paper``), sizing and edge screen ~60 us, building the order ~150 us,
--> the risk engine ~110 us (cache, ``OrderInitialized`` on the bus), -> the execution engine ~110 us (our
-guard's checks, then NautilusTrader's), -> the client ~25 us. None of these steps is slow in itself: in a
-tight loop NautilusTrader builds a ``LimitOrder`` in ~10 us; here the same call takes ~150 us because the
-order path runs once per decision, seconds apart, and by then its code and data have left the caches. On
+Where the tick-to-order time goes is printed too (``StageTimer``: wall-clock stamps at each hop of every
+order's path, p50 per hop for the first and the second order of a decision; ``BENCH_LIVE_STAGES=0`` leaves
+the wrappers out). On the latest host (``bench/host.py`` ~105 us), first order: quote ``ts_init`` -> the
+strategy's handler 170-180 us (the Binance client's handler, the data engine, the portfolio's and the risk
+guard's price updates; the paper venue applies its quotes on the next loop turn, off this path:
+``arb_plugin.nodes.paper``), decision 110-120 us, building the order 210-235 us, ``submit_order`` -> the
+risk engine 140 us (cache, ``OrderInitialized`` on the bus), the risk engine 140-175 us (our guard's checks,
+then NautilusTrader's), -> the client ~40 us; the second order's own hops take about half as long. None of
+these steps is slow in itself: in a tight loop NautilusTrader builds a ``LimitOrder`` in ~10 us; here the
+same call takes ~150 us (on an earlier, twice faster host) because the order path runs once per decision, seconds apart, and by then its code and data have left the caches. On
 this machine that happens within milliseconds whatever the process does in between: the same
 ``OrderFactory.limit`` call measured 7 us back to back, 16 us after 0.1 ms of sleep, 52 us after 1 ms,
 ~185 us after 8 ms and 250-330 us after 30 ms of sleeping *or of spinning* (this VM's cores are shared;
 the host evicts them). Trimmed on this path: client order ids written without a ``pandas.Timestamp`` per
 order (``arb_plugin.order_ids``; ~100 us cold), the metrics collector counting a quote after the strategy
-instead of before it, the entry's edge computed once both legs are out. Tried and dropped: rebuilding a
-throwaway order on every quote to keep the path warm (quotes arrive ~8 ms apart here: no measurable gain),
-a shorter GIL switch interval (worse).
+instead of before it, the entry's edge computed once both legs are out, the paper venue's quote handling,
+NautilusTrader's per-event and per-command INFO lines formatted while the node's level drops them. Tried and
+dropped: rebuilding a throwaway order on every quote to keep the path warm (quotes arrive ~8 ms apart here: no
+measurable gain), a shorter GIL switch interval (worse), ``gc.freeze()`` after start-up (7 young collections
+in a run, 0.1-0.2 ms each: the collector is not what makes the slow orders).
 
 3. **WebSocket reconnect MTTR**: the Binance fake resets the TCP connection; time from the reset to the first
    Binance quote the node receives again. Steady state: drops 11 s apart (NautilusTrader resets its reconnect
@@ -65,6 +68,7 @@ from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.events import OrderInitialized
 from nautilus_trader.model.events import OrderSubmitted
 
+from arb_plugin.endpoints import add_layer
 from arb_plugin.events import DECISION_TOPIC
 from arb_plugin.events import DecisionLatency
 from arb_plugin.nodes.live import BINANCE
@@ -80,6 +84,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("ARB_SHARED_DIR", REPO_ROOT.parent / "shared"))
 PG_DSN = os.environ.get("ARB_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ARB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+STAGES = os.environ.get("BENCH_LIVE_STAGES", "1") != "0"  # the per-hop breakdown (~5 us of wrappers per order)
 TRADING_SECS = 30
 SWING_SECS = 2.0
 STEADY_DROPS, STEADY_SPACING_SECS = 4, 11.0
@@ -145,12 +150,13 @@ class LatencyProbe(Actor):
         self.last_binance_quote = time.monotonic()
 
 
-def _time_client_submits(probe: LatencyProbe) -> Callable[[], None]:
+def _time_client_submits(probe: LatencyProbe, stages: StageTimer) -> Callable[[], None]:
     """Note the moment each order reaches a paper execution client (bench-only timing wrapper)."""
     original = PaperExecutionClient.submit_order
 
     def submit_order(self: PaperExecutionClient, command: Any) -> Any:
         probe.order_reaches_client(command.order.client_order_id.value)
+        stages.at_client(command.order)
         return original(self, command)
 
     PaperExecutionClient.submit_order = submit_order  # type: ignore[method-assign]
@@ -159,6 +165,97 @@ def _time_client_submits(probe: LatencyProbe) -> Callable[[], None]:
         PaperExecutionClient.submit_order = original  # type: ignore[method-assign]
 
     return restore
+
+
+_STAGES = ("handler", "built0", "built", "submit", "risk", "exec", "client")
+_STEPS = (
+    ("quote ts_init -> strategy handler", "ts", "handler"),
+    ("decision (edge, sizing; for a second order also the first one's path)", "handler", "built0"),
+    ("order built", "built0", "built"),
+    ("bookkeeping -> submit_order", "built", "submit"),
+    ("submit_order -> risk engine", "submit", "risk"),
+    ("risk engine (guard + checks)", "risk", "exec"),
+    ("execution engine -> client", "exec", "client"),
+)
+
+
+class StageTimer:
+    """
+    Where each order's tick-to-order time goes: wall-clock stamps at each hop of its path (bench-only wrappers
+    around the strategy's quote handlers, ``_leg_order`` and ``submit_order``, layers at the risk and execution
+    engines' endpoints, and the paper client's ``submit_order``; each adds about a microsecond).
+    """
+
+    def __init__(self) -> None:
+        self.quote_ts = 0
+        self.handler_ns = 0
+        self.orders: dict[str, dict[str, int]] = {}
+
+    def install(self, live: Any) -> None:
+        kernel = live.node.kernel
+        bus = kernel.msgbus
+        strategy = live.node.trader.strategies()[0]
+        for sub in [s for s in bus.subscriptions("data.quotes.*") if getattr(s.handler, "__self__", None) is strategy]:
+            bus.unsubscribe(sub.topic, sub.handler)
+            bus.subscribe(sub.topic, self._timed_handler(sub.handler), priority=sub.priority)
+        build, submit = strategy._leg_order, strategy.submit_order
+
+        def leg_order(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.time_ns()
+            order = build(*args, **kwargs)
+            stamps = {"ts": self.quote_ts, "handler": self.handler_ns, "built0": t0, "built": time.time_ns()}
+            self.orders[order.client_order_id.value] = stamps
+            return order
+
+        def submit_order(order: Any, *args: Any, **kwargs: Any) -> Any:
+            self._stamp(order, "submit")
+            return submit(order, *args, **kwargs)
+
+        strategy._leg_order, strategy.submit_order = leg_order, submit_order
+        add_layer(kernel, "RiskEngine.execute", kernel.risk_engine.execute, "bench-stages", 100, self._layer("risk"))
+        add_layer(kernel, "ExecEngine.execute", kernel.exec_engine.execute, "bench-stages", 100, self._layer("exec"))
+
+    def at_client(self, order: Any) -> None:
+        self._stamp(order, "client")
+
+    def _timed_handler(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+        def timed(quote: QuoteTick) -> None:
+            self.quote_ts, self.handler_ns = quote.ts_init, time.time_ns()
+            handler(quote)
+
+        return timed
+
+    def _stamp(self, order: Any, stage: str) -> None:
+        stamps = self.orders.get(order.client_order_id.value)
+        if stamps is not None and stage not in stamps:
+            stamps[stage] = time.time_ns()
+
+    def _layer(self, stage: str) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+        def layer(handler: Callable[[Any], None]) -> Callable[[Any], None]:
+            def stamped(command: Any) -> None:
+                order = getattr(command, "order", None)
+                if order is not None:
+                    self._stamp(order, stage)
+                handler(command)
+
+            return stamped
+
+        return layer
+
+    def lines(self, first_orders: set[str]) -> list[str]:
+        out = []
+        for label, first in (("first order", True), ("second order", False)):
+            done = [
+                s for cid, s in self.orders.items()
+                if all(k in s for k in _STAGES) and (cid in first_orders) is first
+            ]
+            if not done:
+                continue
+            steps = ", ".join(
+                f"{name} {statistics.median(s[b] - s[a] for s in done) / 1e3:.0f}" for name, a, b in _STEPS
+            )
+            out.append(f"  where it goes, {label} of each decision (p50 us, n={len(done)}): {steps}")
+        return out
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -238,7 +335,8 @@ def main() -> int:
     live = build_live_node(load_settings("production", environ=environ), TradingMode.PAPER, session_id=session)
     probe = LatencyProbe()
     live.node.trader.add_actor(probe)
-    restore = _time_client_submits(probe)
+    stages = StageTimer()
+    restore = _time_client_submits(probe, stages)
     steady: list[float] = []
     flapping: list[float] = []
 
@@ -260,6 +358,8 @@ def main() -> int:
         started = asyncio.Event()
         run = asyncio.create_task(live.run_async(started))
         await asyncio.wait_for(started.wait(), 90)
+        if STAGES:
+            stages.install(live)
         t_end = time.monotonic() + TRADING_SECS
         i = 0
         while time.monotonic() < t_end:
@@ -303,6 +403,8 @@ def main() -> int:
         )
     )
     print(_summary("  first order of each decision only", probe.first_leg_ns))
+    for line in stages.lines(probe.first_orders):
+        print(line)
     print(_summary("  ... -> OrderSubmitted event back on the bus", probe.to_submitted_ns))
     print(_summary("quote-to-decision (strategy loop)", probe.decision_ns, " (design target p99 < 25 ms)"))
     print(
