@@ -74,6 +74,7 @@ class LegExecution:
     order_factory: Any
     _order_ids: ClientOrderIds
     _last_order_id: str | None  # the newest client order id issued (pair snapshots carry it; resume adopts newer)
+    _leg_timeout_handler: Any  # _on_leg_timeout made to run on the node's loop (set on start)
 
     if TYPE_CHECKING:  # provided by Strategy and ArbitrageStrategy; declared here for type checking only
 
@@ -142,7 +143,7 @@ class LegExecution:
         self.clock.set_time_alert_ns(
             name,
             self.clock.timestamp_ns() + self.arb_config.leg_timeout_ms * _MS,
-            self._on_leg_timeout,
+            self._leg_timeout_handler,
         )
 
     def _on_leg_timeout(self, event: TimeEvent) -> None:

@@ -81,6 +81,7 @@ from arb_plugin.spread import Edge
 from arb_plugin.spread import LegCost
 from arb_plugin.spread import compute_edges
 from arb_plugin.spread import to_screen_units
+from arb_plugin.timers import on_loop
 
 _MS = 1_000_000
 _MAX_SCANNED_INSTRUMENTS = 6  # up to this many instruments, a quote's route is found by comparing ids
@@ -233,6 +234,8 @@ class ArbitrageStrategy(LegExecution, Strategy):
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def on_start(self) -> None:
+        # a leg timeout runs on the node's loop, in turn with the order events (arb_plugin.timers)
+        self._leg_timeout_handler = on_loop(self._on_leg_timeout)
         self._order_ids = ClientOrderIds(
             self.order_factory,
             self.clock,

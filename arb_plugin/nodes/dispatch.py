@@ -20,8 +20,9 @@ methods the queue tasks call - when all of these hold:
 - its queue is empty, so nothing can overtake a message already queued (FIFO order is kept).
 
 Otherwise the message is enqueued as before. (NautilusTrader 1.231's ``LiveClock`` runs timer and alert
-callbacks on a thread of its own, not the loop's: an order sent from a timer callback, such as a leg timeout,
-takes the queue, exactly as without inline dispatch.) An exception is handled as the queue task handles it (the
+callbacks on a thread of its own, not the loop's; the plugin's own callbacks, such as a leg timeout, are moved
+onto the loop (``arb_plugin.timers``), and a message sent from any other callback on the clock's thread takes
+the queue, exactly as without inline dispatch.) An exception is handled as the queue task handles it (the
 engine's ``_handle_queue_exception``: logged, then a graceful shutdown when so configured): a bug in a
 handler never surfaces in the WebSocket client that delivered the frame.
 

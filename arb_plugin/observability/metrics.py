@@ -44,6 +44,7 @@ from arb_plugin.events import GuardTriggered
 from arb_plugin.events import PairClosed
 from arb_plugin.events import parse_order_tags
 from arb_plugin.observability.keys import metrics_key
+from arb_plugin.timers import on_loop
 
 NANOS_PER_SEC = 1_000_000_000
 METRICS_TTL_SECS = 120  # SPEC: METRICS domain TTL
@@ -353,7 +354,8 @@ class MetricsCollector(Actor):
         self.msgbus.subscribe(GUARD_TRIGGER_TOPIC, self._on_guard_triggered)
         self.msgbus.subscribe(DECISION_TOPIC, self._on_decision)
         self.msgbus.subscribe(PAIR_CLOSED_TOPIC, self._on_pair_closed)
-        self.clock.set_timer_ns(self.FLUSH_TIMER, self._flush_ns, 0, 0, self._on_flush)
+        # on the node's loop, where the bus handlers touch the window (arb_plugin.timers)
+        self.clock.set_timer_ns(self.FLUSH_TIMER, self._flush_ns, 0, 0, on_loop(self._on_flush))
         self.log.info(f"Metrics: {self._window_secs} s window, flush every {self._flush_ns / 1e9:g} s",
                       LogColor.BLUE)
 
@@ -418,13 +420,7 @@ class MetricsCollector(Actor):
     # -- flush -------------------------------------------------------------------------------------
 
     def _on_flush(self, event: Any) -> None:
-        # A live clock calls timer callbacks on its own thread, not the event loop's: hop onto the loop, so the
-        # window is only ever touched from the thread the message bus handlers run on.
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._flush, event.ts_event)
-        else:
-            self._flush(event.ts_event)
+        self._flush(event.ts_event)
 
     def _flush(self, now_ns: int) -> None:
         if self._error_count is not None:

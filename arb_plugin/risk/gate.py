@@ -116,6 +116,7 @@ from arb_plugin.risk.state import parse_snapshot
 from arb_plugin.risk.state import to_dict
 from arb_plugin.settings import MarketDataSettings
 from arb_plugin.settings import Settings
+from arb_plugin.timers import on_loop
 
 if TYPE_CHECKING:
     from nautilus_trader.system.kernel import NautilusKernel
@@ -722,7 +723,8 @@ class RiskGate:
         clock = self._clock
         if _DAY_ALERT in clock.timer_names:
             clock.cancel_timer(_DAY_ALERT)
-        clock.set_time_alert_ns(_DAY_ALERT, self.guard.global_guard.day_end_ns, self._on_day_alert)
+        # on the node's loop, where the guard's handlers run (arb_plugin.timers)
+        clock.set_time_alert_ns(_DAY_ALERT, self.guard.global_guard.day_end_ns, on_loop(self._on_day_alert))
         self._dirty_symbols.update(self.guard.symbols)
         if publish:
             self._save_all(force=True)

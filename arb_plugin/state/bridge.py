@@ -76,6 +76,7 @@ from arb_plugin.state.sessions import new_session_id
 from arb_plugin.state.store import StateStore
 from arb_plugin.state.writer import Batch
 from arb_plugin.state.writer import StateWriter
+from arb_plugin.timers import on_loop
 
 _FLUSH_ALERT = "StateBridge-flush"
 _REFRESH_TIMER = "StateBridge-refresh"
@@ -182,6 +183,9 @@ class StateBridge(Actor):
         self._pg_interval_ns = config.pg_snapshot_interval_secs * 1_000_000_000
         self._batch = Batch()
         self._alert_pending = False
+        self._alert_name = ""  # the flush alert armed last (one name per arming: see _mark)
+        self._alerts_armed = 0
+        self._on_flush_alert_on_loop: Any = self._on_flush_alert  # on_start: made to run on the node's loop
         self._live = False  # between on_start and on_stop: flushes are scheduled
         self._dirty_symbols: set[str] = set()
         self._portfolio_dirty = False
@@ -255,10 +259,12 @@ class StateBridge(Actor):
             # The RiskEngine started before the actors: the guard takes its state from this message (and
             # publishes it back at once, which the subscription above writes).
             self.msgbus.publish(GUARD_RESUME_TOPIC, self.resumed_guard)
+        # timer callbacks run on the node's loop, with the handlers that fill the batch (arb_plugin.timers)
+        self._on_flush_alert_on_loop = on_loop(self._on_flush_alert)
         self.clock.set_timer(
             _REFRESH_TIMER,
             dt.timedelta(seconds=config.refresh_interval_secs),
-            callback=self._on_refresh,
+            callback=on_loop(self._on_refresh),
         )
         self._portfolio_dirty = True
         self._live = True
@@ -328,7 +334,7 @@ class StateBridge(Actor):
 
     def _cancel_timers(self) -> None:
         names = self.clock.timer_names
-        for name in (_FLUSH_ALERT, _REFRESH_TIMER):
+        for name in (self._alert_name, _REFRESH_TIMER):
             if name in names:
                 self.clock.cancel_timer(name)
         self._alert_pending = False
@@ -342,10 +348,14 @@ class StateBridge(Actor):
         if self._alert_pending or not self._live:
             return
         self._alert_pending = True
+        # A fired live alert's name stays registered until its callback has returned on the clock's thread,
+        # which may be after the loop has run the flush: each arming takes a name of its own.
+        self._alerts_armed += 1
+        self._alert_name = f"{_FLUSH_ALERT}-{self._alerts_armed}"
         self.clock.set_time_alert_ns(
-            _FLUSH_ALERT,
+            self._alert_name,
             self.clock.timestamp_ns() + self._interval_ns,
-            callback=self._on_flush_alert,
+            callback=self._on_flush_alert_on_loop,
         )
 
     def _learn(self, instrument_id: InstrumentId, symbol: str) -> None:
@@ -438,6 +448,8 @@ class StateBridge(Actor):
     # -- flush (timer callbacks) ------------------------------------------------------------------------
 
     def _on_flush_alert(self, event: TimeEvent) -> None:
+        if event.name != self._alert_name or not self._live:
+            return  # an alert cancelled or superseded while its time event was on its way to the loop
         self._alert_pending = False
         self.flush_alerts += 1
         self._flush()
@@ -446,6 +458,8 @@ class StateBridge(Actor):
         # The timer runs on the node's clock (simulated in a backtest, where it fires once a simulated
         # minute); the work is paced by the wall clock, so a fast backtest does not re-derive PORTFOLIO
         # thousands of times a second. TTL renewal is the writer's (wall clock).
+        if not self._live:
+            return  # a time event that reached the loop after on_stop
         self.refreshes += 1
         now = time.monotonic()
         if now < self._next_refresh:

@@ -8,6 +8,7 @@ flush complete while the write is still in flight.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -325,3 +326,50 @@ def test_the_trading_loop_never_waits_on_a_stalled_redis(
         sid,
     )
     assert rows[0]["n"] == 51
+
+
+def test_the_bridge_flushes_on_the_nodes_loop_and_re_arms_while_a_fired_alert_is_registered(
+    schema: str,
+    pg_dsn: str,
+    redis_url: str,
+    session_keys: KeyBuilder,
+) -> None:
+    # NautilusTrader's LiveClock calls alert callbacks on its own thread, the fired alert's name still
+    # registered meanwhile (arb_plugin.timers): a flush there ran alongside the handlers filling the batch, and
+    # a state arriving at that moment re-armed the alert under the same name: a KeyError that stopped the node.
+    sid = session_keys.session_id
+    assert sid is not None
+    client = redis.Redis.from_url(redis_url)
+    key = session_keys(Domain.SNAPSHOT, "BTCUSDT")
+
+    async def scenario() -> tuple[TradingNode, StateBridge, list[bool], int]:
+        node = _node(sid, schema, redis_url, pg_dsn)
+        task, bridge = await _started(node)
+        loop_thread = threading.get_ident()
+        on_loop_thread: list[bool] = []
+        flush = bridge._flush
+
+        def recording_flush(final: bool = False) -> None:
+            on_loop_thread.append(threading.get_ident() == loop_thread)
+            flush(final)
+
+        bridge._flush = recording_flush  # type: ignore[method-assign]
+        bridge._alert_pending = False  # the moment a fired alert's callback has run, its name still registered
+        bridge._mark()  # a state arriving then: arms the next flush (the same name raised KeyError here)
+        alerts = bridge.flush_alerts
+        for i in range(50):  # states while alerts keep firing
+            snap = PairSnapshot(symbol="BTCUSDT", status=PairStatus.OPEN, ts_event=10 + i, quantity="0.01")
+            node.kernel.msgbus.publish(PAIR_STATE_TOPIC, snap)
+            await asyncio.sleep(0.01)
+        await _until(lambda: bridge.flush_alerts >= alerts + 2, "two more timed flushes")
+        running = node.trader.is_running
+        await node.stop_async()
+        await asyncio.wait_for(task, 15)
+        return node, bridge, on_loop_thread, running
+
+    node, bridge, on_loop_thread, running = asyncio.run(scenario())
+    node.dispose()
+    assert running and bridge.session_lost is None
+    assert on_loop_thread and all(on_loop_thread), on_loop_thread  # every flush on the loop's thread
+    assert decode_pair_snapshot(client.get(key)).ts_event == 59  # the last state written
+    client.close()
