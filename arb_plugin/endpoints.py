@@ -24,8 +24,9 @@ from typing import Any
 Handler = Callable[[Any], None]
 Layer = Callable[[Handler], Handler]
 
-# ranks: inline dispatch sits next to the engine, the risk guard's checks in front of it
+# ranks: inline dispatch sits next to the engine, the paper venue's events and the risk guard's checks in front
 RANK_DISPATCH = 0
+RANK_PAPER_VENUE = 5
 RANK_GUARD = 10
 
 _ATTR = "_arb_endpoint_stacks"

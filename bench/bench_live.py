@@ -328,6 +328,9 @@ def main() -> int:
             "ARB_OBSERVABILITY__HEALTH_PORT": "0",
             "ARB_NODE__RECONCILIATION_STARTUP_DELAY_SECS": "1",
             "ARB_NODE__TIMEOUT_POST_STOP_SECS": "0.5",
+            # an Upbit IOC leg the book moved away from is canceled (as on the venue) and unwound at a small loss;
+            # the 60 s symbol cooldown after it would stop the trading this run needs
+            "ARB_RISK__SYMBOL_COOLDOWN_SECS": "0",
         }
     )
     if os.environ.get("BENCH_LIVE_NO_RISK"):  # what the risk guard's own cost is (comparison only)

@@ -65,6 +65,7 @@ from arb_plugin.nodes.common import strategy_config
 from arb_plugin.nodes.dispatch import InlineDispatch
 from arb_plugin.nodes.dispatch import install_inline_dispatch
 from arb_plugin.nodes.paper import SandboxLiveExecClientFactory
+from arb_plugin.nodes.paper import install_paper_venue
 from arb_plugin.observability.health import HealthServer
 from arb_plugin.observability.health import engine_check
 from arb_plugin.observability.health import postgres_check
@@ -572,6 +573,8 @@ def build_live_node(
         node.build()
         # The risk guard, installed after build exactly as the backtest does (arb_plugin.risk.gate).
         install_from_settings(node, settings, settings.strategy.data)
+        if mode is TradingMode.PAPER:
+            install_paper_venue(node.kernel)
         dispatch = install_inline_dispatch(node.kernel) if settings.node.inline_dispatch else None
     except BaseException:
         router.close()

@@ -106,6 +106,9 @@ def test_paper_node_end_to_end(
         "ARB_OBSERVABILITY__HEALTH_PORT": "0",
         "ARB_NODE__RECONCILIATION_STARTUP_DELAY_SECS": "1",
         "ARB_NODE__TIMEOUT_POST_STOP_SECS": "0.5",
+        # an Upbit IOC leg the book moved away from is canceled (as on the venue) and unwound at a small loss;
+        # the 60 s symbol cooldown after it would stop the trading this run needs
+        "ARB_RISK__SYMBOL_COOLDOWN_SECS": "0",
         "PYTHONUNBUFFERED": "1",
     })
     log_file = tmp_path / "logs" / "arbitrage_development.log"

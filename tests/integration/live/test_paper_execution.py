@@ -26,6 +26,7 @@ from nautilus_trader.trading.strategy import Strategy
 from arb_plugin.nodes.dispatch import install_inline_dispatch
 from arb_plugin.nodes.paper import PaperExecutionClient
 from arb_plugin.nodes.paper import SandboxLiveExecClientFactory
+from arb_plugin.nodes.paper import install_paper_venue
 from tests.integration.risk.harness import BTC_B
 from tests.integration.risk.harness import INSTRUMENTS
 from tests.support import clientless_node_config
@@ -94,6 +95,7 @@ def test_the_paper_venue_takes_commands_on_the_next_loop_turn_in_order() -> None
     node.trader.add_strategy(trader)
     node.add_exec_client_factory("BINANCE", SandboxLiveExecClientFactory)
     node.build()
+    install_paper_venue(node.kernel)
     install_inline_dispatch(node.kernel)  # as the paper node runs: commands reach the client in the order sent
     try:
         client = next(iter(node.kernel.exec_engine._clients.values()))
@@ -122,6 +124,73 @@ def test_the_paper_venue_takes_commands_on_the_next_loop_turn_in_order() -> None
             "OrderAccepted",
             "OrderCanceled",
         ]
+    finally:
+        node.kernel.cancel_all_tasks()
+        node.dispose()
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+class _IocTrader(Strategy):
+    """On the first quote: an IOC BUY limit below the ask; then a quote whose ask would fill it if it rested."""
+
+    def __init__(self, node: TradingNode) -> None:
+        super().__init__(StrategyConfig(strategy_id="Paper-002"))
+        self.node = node
+        self.events: list[str] = []
+        self.order: Any = None
+
+    def on_start(self) -> None:
+        self.subscribe_quote_ticks(BTC_B)
+        self.node.kernel.loop.call_later(0.05, self._feed, "59999.00", "60001.00")
+        self.clock.set_time_alert_ns("stop", self.clock.timestamp_ns() + 500_000_000, lambda _: self.node.stop())
+
+    def _feed(self, bid: str, ask: str) -> None:
+        ts = self.clock.timestamp_ns()
+        size = Quantity.from_str("10.00000")
+        self.msgbus.send(
+            "DataEngine.process", QuoteTick(BTC_B, Price.from_str(bid), Price.from_str(ask), size, size, ts, ts)
+        )
+
+    def on_quote_tick(self, tick: QuoteTick) -> None:
+        if self.order is not None:
+            return
+        self.order = self.order_factory.limit(
+            BTC_B, OrderSide.BUY, Quantity.from_str("0.01000"), Price.from_str("59000.00"), time_in_force=TimeInForce.IOC
+        )
+        self.submit_order(self.order)
+        # after the venue's turn: the ask falls through the limit (a resting order would fill now)
+        self.node.kernel.loop.call_later(0.05, self._feed, "58000.00", "58001.00")
+
+    def on_order_event(self, event: Any) -> None:
+        self.events.append(type(event).__name__)
+
+
+def test_an_ioc_order_the_paper_venue_cannot_fill_at_once_is_canceled_not_left_resting() -> None:
+    # NautilusTrader 1.231's matching engine cancels an unfilled IOC order right after accepting it, with the
+    # node's order object: in a live node it was still INITIALIZED (its events queued), the cancel was refused
+    # and the order stayed in the simulated book, to fill on a later quote (NautilusTrader issue #4112).
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    venue = SandboxExecutionClientConfig(
+        venue="BINANCE", account_type="CASH", oms_type="NETTING", starting_balances=["100000 USDT", "0 BTC"]
+    )
+    node = TradingNode(
+        clientless_node_config(exec_clients={"BINANCE": venue}, logging=LoggingConfig(log_level="ERROR")), loop=loop
+    )
+    trader = _IocTrader(node)
+    node.trader.add_strategy(trader)
+    node.add_exec_client_factory("BINANCE", SandboxLiveExecClientFactory)
+    node.build()
+    install_paper_venue(node.kernel)
+    install_inline_dispatch(node.kernel)
+    try:
+        node.kernel.cache.add_instrument(INSTRUMENTS[BTC_B])
+        node.run()
+        order = node.kernel.cache.order(trader.order.client_order_id)
+        assert order.status == OrderStatus.CANCELED, trader.events
+        assert trader.events == ["OrderInitialized", "OrderSubmitted", "OrderAccepted", "OrderCanceled"]
+        assert order.filled_qty == Quantity.from_str("0.00000")  # the lower ask came after: nothing filled
     finally:
         node.kernel.cancel_all_tasks()
         node.dispose()

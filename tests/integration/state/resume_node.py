@@ -50,6 +50,7 @@ from arb_plugin.instruments import fx_proxy_instrument
 from arb_plugin.instruments import krw_btc_upbit
 from arb_plugin.nodes.common import strategy_config
 from arb_plugin.nodes.paper import SandboxLiveExecClientFactory
+from arb_plugin.nodes.paper import install_paper_venue
 from arb_plugin.settings import load_settings
 
 BINANCE_MID = Decimal("97000.00")
@@ -211,6 +212,7 @@ def build_node(args: argparse.Namespace) -> TradingNode:
 async def run(args: argparse.Namespace) -> TradingNode:
     node = build_node(args)
     node.build()
+    install_paper_venue(node.kernel)
     task = asyncio.create_task(node.run_async())
     while True:
         await asyncio.sleep(0.05)

@@ -31,6 +31,7 @@ from arb_plugin.instruments import btcusdt_binance
 from arb_plugin.instruments import fx_proxy_instrument
 from arb_plugin.instruments import krw_btc_upbit
 from arb_plugin.nodes.paper import SandboxLiveExecClientFactory
+from arb_plugin.nodes.paper import install_paper_venue
 from arb_plugin.order_ids import ClientOrderIds
 from arb_plugin.strategy import ArbitrageStrategy
 from tests.fakes.upbit import FakeUpbitServer
@@ -124,6 +125,7 @@ def test_an_entry_leg_found_at_the_venue_after_a_restart_is_adopted_and_unwound(
             node.add_exec_client_factory("UPBIT", UpbitLiveExecClientFactory)
             node.add_exec_client_factory("BINANCE", SandboxLiveExecClientFactory)
             node.build()
+            install_paper_venue(node.kernel)
             for instrument in (btcusdt_binance(), krw_btc_upbit(), fx):  # what data clients would add
                 node.kernel.cache.add_instrument(instrument)
             flat = PairSnapshot(symbol="BTCUSDT", status=PairStatus.FLAT, ts_event=1, last_order_id=last_known)
