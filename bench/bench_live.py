@@ -15,7 +15,7 @@ their Binance prices swing the premium so the strategy keeps trading. A probe ac
    first leg's whole submit path (the paper venue itself takes the order on the next loop turn, as a venue
    answers a live client's request later: ``arb_plugin.nodes.paper``), so it is shown apart
    from the first order of each decision. Also to the ``OrderSubmitted`` event back at the strategy's side of
-   the bus (that event still crosses the execution engine's event queue). (The sandbox stamps its own events
+   the bus (the paper venue takes the order on a later loop turn, and its events are handled then). (The sandbox stamps its own events
    with its simulated exchange clock, so the node's clock is read where the order passes.)
 2. **Quote-to-decision** (the design's loop latency): the strategy's ``DecisionLatency`` samples.
 
