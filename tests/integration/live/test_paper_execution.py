@@ -8,6 +8,9 @@ handles a quote before the simulated venue does, and the venue applies it before
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
@@ -32,17 +35,13 @@ from tests.integration.risk.harness import INSTRUMENTS
 from tests.support import clientless_node_config
 
 
-class _Trader(Strategy):
-    """On the first quote: a market BUY, then a resting limit BUY and its cancel; notes what it sees."""
+class _Feeding(Strategy):
+    """Feeds a BTCUSDT quote 50 ms after start and stops the node after 0.5 s; notes its order events."""
 
-    def __init__(self, node: TradingNode) -> None:
-        super().__init__(StrategyConfig(strategy_id="Paper-001"))
+    def __init__(self, node: TradingNode, strategy_id: str) -> None:
+        super().__init__(StrategyConfig(strategy_id=strategy_id))
         self.node = node
-        self.status_after_submit: list[OrderStatus] = []
         self.events: list[str] = []
-        self.orders: list[Any] = []
-        self.venue: PaperExecutionClient | None = None
-        self.venue_ask_at_decision: list[Price | None] = []
 
     def on_start(self) -> None:
         self.subscribe_quote_ticks(BTC_B)
@@ -55,6 +54,48 @@ class _Trader(Strategy):
         self.msgbus.send(
             "DataEngine.process", QuoteTick(BTC_B, Price.from_str(bid), Price.from_str(ask), size, size, ts, ts)
         )
+
+
+@contextmanager
+def _paper_node[T: _Feeding](
+    trader_type: Callable[[TradingNode], T],
+) -> Iterator[tuple[TradingNode, PaperExecutionClient, T]]:
+    """A TradingNode with one PaperExecutionClient (BINANCE) wired as ``arb paper`` wires it, run to its stop."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    venue = SandboxExecutionClientConfig(
+        venue="BINANCE", account_type="CASH", oms_type="NETTING", starting_balances=["100000 USDT", "0 BTC"]
+    )
+    node = TradingNode(
+        clientless_node_config(exec_clients={"BINANCE": venue}, logging=LoggingConfig(log_level="ERROR")), loop=loop
+    )
+    trader = trader_type(node)
+    node.trader.add_strategy(trader)
+    node.add_exec_client_factory("BINANCE", SandboxLiveExecClientFactory)
+    node.build()
+    install_paper_venue(node.kernel)
+    install_inline_dispatch(node.kernel)  # as the paper node runs: commands reach the client in the order sent
+    try:
+        client = next(iter(node.kernel.exec_engine._clients.values()))
+        assert isinstance(client, PaperExecutionClient)
+        node.kernel.cache.add_instrument(INSTRUMENTS[BTC_B])
+        yield node, client, trader
+    finally:
+        node.kernel.cancel_all_tasks()
+        node.dispose()
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+class _Trader(_Feeding):
+    """On the first quote: a market BUY, then a resting limit BUY and its cancel; notes what it sees."""
+
+    def __init__(self, node: TradingNode) -> None:
+        super().__init__(node, "Paper-001")
+        self.status_after_submit: list[OrderStatus] = []
+        self.orders: list[Any] = []
+        self.venue: PaperExecutionClient | None = None
+        self.venue_ask_at_decision: list[Price | None] = []
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         if self.orders:
@@ -83,25 +124,8 @@ class _Trader(Strategy):
 
 
 def test_the_paper_venue_takes_commands_on_the_next_loop_turn_in_order() -> None:
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    venue = SandboxExecutionClientConfig(
-        venue="BINANCE", account_type="CASH", oms_type="NETTING", starting_balances=["100000 USDT", "0 BTC"]
-    )
-    node = TradingNode(
-        clientless_node_config(exec_clients={"BINANCE": venue}, logging=LoggingConfig(log_level="ERROR")), loop=loop
-    )
-    trader = _Trader(node)
-    node.trader.add_strategy(trader)
-    node.add_exec_client_factory("BINANCE", SandboxLiveExecClientFactory)
-    node.build()
-    install_paper_venue(node.kernel)
-    install_inline_dispatch(node.kernel)  # as the paper node runs: commands reach the client in the order sent
-    try:
-        client = next(iter(node.kernel.exec_engine._clients.values()))
-        assert isinstance(client, PaperExecutionClient)
+    with _paper_node(_Trader) as (node, client, trader):
         trader.venue = client
-        node.kernel.cache.add_instrument(INSTRUMENTS[BTC_B])
         node.run()
 
         market, resting = trader.orders
@@ -124,33 +148,14 @@ def test_the_paper_venue_takes_commands_on_the_next_loop_turn_in_order() -> None
             "OrderAccepted",
             "OrderCanceled",
         ]
-    finally:
-        node.kernel.cancel_all_tasks()
-        node.dispose()
-        asyncio.set_event_loop(None)
-        loop.close()
 
 
-class _IocTrader(Strategy):
+class _IocTrader(_Feeding):
     """On the first quote: an IOC BUY limit below the ask; then a quote whose ask would fill it if it rested."""
 
     def __init__(self, node: TradingNode) -> None:
-        super().__init__(StrategyConfig(strategy_id="Paper-002"))
-        self.node = node
-        self.events: list[str] = []
+        super().__init__(node, "Paper-002")
         self.order: Any = None
-
-    def on_start(self) -> None:
-        self.subscribe_quote_ticks(BTC_B)
-        self.node.kernel.loop.call_later(0.05, self._feed, "59999.00", "60001.00")
-        self.clock.set_time_alert_ns("stop", self.clock.timestamp_ns() + 500_000_000, lambda _: self.node.stop())
-
-    def _feed(self, bid: str, ask: str) -> None:
-        ts = self.clock.timestamp_ns()
-        size = Quantity.from_str("10.00000")
-        self.msgbus.send(
-            "DataEngine.process", QuoteTick(BTC_B, Price.from_str(bid), Price.from_str(ask), size, size, ts, ts)
-        )
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         if self.order is not None:
@@ -170,29 +175,9 @@ def test_an_ioc_order_the_paper_venue_cannot_fill_at_once_is_canceled_not_left_r
     # NautilusTrader 1.231's matching engine cancels an unfilled IOC order right after accepting it, with the
     # node's order object: in a live node it was still INITIALIZED (its events queued), the cancel was refused
     # and the order stayed in the simulated book, to fill on a later quote (NautilusTrader issue #4112).
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    venue = SandboxExecutionClientConfig(
-        venue="BINANCE", account_type="CASH", oms_type="NETTING", starting_balances=["100000 USDT", "0 BTC"]
-    )
-    node = TradingNode(
-        clientless_node_config(exec_clients={"BINANCE": venue}, logging=LoggingConfig(log_level="ERROR")), loop=loop
-    )
-    trader = _IocTrader(node)
-    node.trader.add_strategy(trader)
-    node.add_exec_client_factory("BINANCE", SandboxLiveExecClientFactory)
-    node.build()
-    install_paper_venue(node.kernel)
-    install_inline_dispatch(node.kernel)
-    try:
-        node.kernel.cache.add_instrument(INSTRUMENTS[BTC_B])
+    with _paper_node(_IocTrader) as (node, _, trader):
         node.run()
         order = node.kernel.cache.order(trader.order.client_order_id)
         assert order.status == OrderStatus.CANCELED, trader.events
         assert trader.events == ["OrderInitialized", "OrderSubmitted", "OrderAccepted", "OrderCanceled"]
         assert order.filled_qty == Quantity.from_str("0.00000")  # the lower ask came after: nothing filled
-    finally:
-        node.kernel.cancel_all_tasks()
-        node.dispose()
-        asyncio.set_event_loop(None)
-        loop.close()
