@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
@@ -49,6 +51,18 @@ from arb_plugin.endpoints import add_layer
 
 _venue_turns = 0  # > 0 while a simulated venue takes a command or market data (on the loop's thread)
 _LAYER = "paper-venue-events"
+
+
+@contextmanager
+def _venue_turn() -> Iterator[None]:
+    """While a simulated venue takes a command or market data: its events are handled at once."""
+    global _venue_turns
+    _venue_turns += 1
+    try:
+        yield
+    finally:
+        _venue_turns -= 1
+
 
 _MAX_WAIT_TURNS = 1000  # loop turns a cancel or modify waits for its order's events (each turn runs every ready task)
 
@@ -82,13 +96,9 @@ class PaperExecutionClient(SandboxExecutionClient):
 
     def _apply_venue_data(self) -> None:
         pending, self._venue_data = self._venue_data, []
-        global _venue_turns
-        _venue_turns += 1
-        try:
+        with _venue_turn():
             for data in pending:
                 SandboxExecutionClient.on_data(self, data)
-        finally:
-            _venue_turns -= 1
 
     def _later(self, send: Callable[[Any], None], command: Any, waits: bool = False, turns: int = 0) -> None:
         self._loop.call_soon(self._deliver, send, command, waits, turns)
@@ -107,12 +117,8 @@ class PaperExecutionClient(SandboxExecutionClient):
                 # where a real venue acts on it: wait for the events, as a venue's answer follows the request
                 self._later(send, command, waits, turns + 1)
                 return
-        global _venue_turns
-        _venue_turns += 1
-        try:
+        with _venue_turn():
             send(command)
-        finally:
-            _venue_turns -= 1
 
     def submit_order(self, command: Any) -> None:
         self._later(self._client.submit_order, command)
