@@ -104,6 +104,12 @@ async def _started(node: TradingNode) -> tuple[asyncio.Task, StateBridge]:
     return task, bridge
 
 
+async def _stopped(node: TradingNode, task: asyncio.Task) -> None:
+    """Stop ``node`` and wait for its run task to end."""
+    await node.stop_async()
+    await asyncio.wait_for(task, 15)
+
+
 def test_bridge_in_a_trading_node_writes_real_events(
     schema: str,
     pg_dsn: str,
@@ -167,8 +173,7 @@ def test_bridge_in_a_trading_node_writes_real_events(
         assert client.get(session_keys(Domain.STATE, field="trading_state")) is not None
         assert msgspec.json.decode(client.get(session_keys(Domain.STATE)))["mode"] == "paper"
 
-        await node.stop_async()
-        await asyncio.wait_for(task, 15)
+        await _stopped(node, task)
         return node
 
     asyncio.run(scenario()).dispose()  # (dispose stops the loop it ran on: call it after)
@@ -225,8 +230,7 @@ def test_a_pair_state_is_written_at_once_not_after_the_flush_interval(
         # well before the 60 s flush: written on the state change
         await _until(lambda: client.exists(key) == 1, "the SNAPSHOT key", timeout=20)
         assert decode_pair_snapshot(client.get(key)) == snap
-        await node.stop_async()
-        await asyncio.wait_for(task, 15)
+        await _stopped(node, task)
         return node
 
     asyncio.run(scenario()).dispose()
@@ -308,8 +312,7 @@ def test_the_trading_loop_never_waits_on_a_stalled_redis(
             lambda: decode_pair_snapshot(client.get(session_keys(Domain.SNAPSHOT, "ETHUSDT"))).ts_event == 99,
             "the latest value (batches coalesced)",
         )
-        await node.stop_async()
-        await asyncio.wait_for(task, 15)
+        await _stopped(node, task)
         return node
 
     try:
@@ -342,7 +345,7 @@ def test_the_bridge_flushes_on_the_nodes_loop_and_re_arms_while_a_fired_alert_is
     client = redis.Redis.from_url(redis_url)
     key = session_keys(Domain.SNAPSHOT, "BTCUSDT")
 
-    async def scenario() -> tuple[TradingNode, StateBridge, list[bool], int]:
+    async def scenario() -> tuple[TradingNode, StateBridge, list[bool], bool]:
         node = _node(sid, schema, redis_url, pg_dsn)
         task, bridge = await _started(node)
         loop_thread = threading.get_ident()
@@ -363,8 +366,7 @@ def test_the_bridge_flushes_on_the_nodes_loop_and_re_arms_while_a_fired_alert_is
             await asyncio.sleep(0.01)
         await _until(lambda: bridge.flush_alerts >= alerts + 2, "two more timed flushes")
         running = node.trader.is_running
-        await node.stop_async()
-        await asyncio.wait_for(task, 15)
+        await _stopped(node, task)
         return node, bridge, on_loop_thread, running
 
     node, bridge, on_loop_thread, running = asyncio.run(scenario())
