@@ -23,8 +23,11 @@ their Binance prices swing the premium so the strategy keeps trading. A probe ac
    submitted, every ``BARE_EVERY_SECS`` (``BENCH_LIVE_BARE=0`` skips it). That is what NautilusTrader's own
    order path costs per order on the host, whatever a strategy does; a decision's second leg waits for the
    first leg's whole path on the same thread, so it can never be faster than the floor plus its own submit.
-   On the latest host: floor p50 0.67 ms, p99 0.93 ms (n=137); the strategy's first orders p50 0.83 ms, p99
-   1.13 ms; all orders p50 0.99 ms, p99 1.56 ms (n=251; 60 s, premium swung every second).
+   On the latest host, two runs: floor p50 0.67-0.79 ms, p99 0.93-1.06 ms (n=137); the strategy's first
+   orders p50 0.78-0.83 ms, p99 1.13-1.16 ms; all orders p50 0.89-0.99 ms, p99 1.56-1.61 ms (n~250; 60 s,
+   premium swung every second). The floor's own hops (``StageTimer``, p50 us): quote -> handler 190, order
+   built 157, ``submit_order`` -> risk engine 189, risk engine 182, -> client 33: the same steps as the
+   strategy's first order, no faster. The strategy's own work adds little to its first leg.
 2. **Quote-to-decision** (the design's loop latency): the strategy's ``DecisionLatency`` samples.
 
 ``BENCH_LIVE_NO_RISK=1`` runs the same node without the risk guard, to show the guard's share of the latency.
@@ -262,9 +265,13 @@ class StageTimer:
 
         return layer
 
-    def lines(self, first_orders: set[str]) -> list[str]:
+    def lines(
+        self,
+        first_orders: set[str],
+        labels: tuple[str, str] = ("first order of each decision", "second order of each decision"),
+    ) -> list[str]:
         out = []
-        for label, first in (("first order", True), ("second order", False)):
+        for label, first in zip(labels, (True, False), strict=True):
             done = [
                 s for cid, s in self.orders.items()
                 if all(k in s for k in _STAGES) and (cid in first_orders) is first
@@ -274,7 +281,7 @@ class StageTimer:
             steps = ", ".join(
                 f"{name} {statistics.median(s[b] - s[a] for s in done) / 1e3:.0f}" for name, a, b in _STEPS
             )
-            out.append(f"  where it goes, {label} of each decision (p50 us, n={len(done)}): {steps}")
+            out.append(f"  where it goes, {label} (p50 us, n={len(done)}): {steps}")
         return out
 
 
@@ -356,8 +363,13 @@ class BareOrders(Strategy):
             return
         self.last_ns = tick.ts_init
         self.count += 1
-        buy = self.count % 2 == 1
-        order = self.order_factory.limit(
+        order = self._leg_order(tick, buy=self.count % 2 == 1)
+        self.trigger[order.client_order_id.value] = tick.ts_init
+        self.submit_order(order)
+
+    def _leg_order(self, tick: QuoteTick, buy: bool) -> Any:
+        # named as the arbitrage strategy's order builder, so that StageTimer times both the same way
+        return self.order_factory.limit(
             self.instrument_id,
             OrderSide.BUY if buy else OrderSide.SELL,
             self.quantity,
@@ -365,15 +377,14 @@ class BareOrders(Strategy):
             time_in_force=TimeInForce.IOC,
             client_order_id=ClientOrderId(f"O-BARE-{self.count}"),
         )
-        self.trigger[order.client_order_id.value] = tick.ts_init
-        self.submit_order(order)
 
 
-def bare_baseline(venues: _Venues, schema: str) -> list[int]:
+def bare_baseline(venues: _Venues, schema: str) -> tuple[list[int], list[str]]:
     """
     Tick-to-order of :class:`BareOrders` in the same paper node (data clients, inline dispatch, paper venues,
     bridge, metrics, logging) with the risk guard off and the arbitrage strategy taken out: the floor that
-    NautilusTrader's own order path sets on this host, whatever a strategy does.
+    NautilusTrader's own order path sets on this host, whatever a strategy does. Returns its samples (ns) and
+    the per-hop line of :class:`StageTimer`.
     """
     session = f"bench-bare-{uuid.uuid4().hex[:8]}"
     environ = _node_environ(venues, schema)
@@ -389,18 +400,22 @@ def bare_baseline(venues: _Venues, schema: str) -> list[int]:
     )
     trader.add_strategy(bare)
     samples: list[int] = []
+    stages = StageTimer()
     original = PaperExecutionClient.submit_order
 
     def submit_order(self: PaperExecutionClient, command: Any) -> Any:
         quote_ts = bare.trigger.pop(command.order.client_order_id.value, None)
         if quote_ts is not None:
             samples.append(self._clock.timestamp_ns() - quote_ts)
+        stages.at_client(command.order)
         return original(self, command)
 
     async def scenario() -> int:
         started = asyncio.Event()
         run = asyncio.create_task(live.run_async(started))
         await asyncio.wait_for(started.wait(), 90)
+        if STAGES:
+            stages.install(live)
         await asyncio.sleep(BARE_SECS)
         await live.shutdown("benchmark done")
         return await run
@@ -414,7 +429,7 @@ def bare_baseline(venues: _Venues, schema: str) -> list[int]:
         _delete_session_keys(session)
     if rc:
         raise RuntimeError(f"the bare node exited with status {rc}")
-    return samples
+    return samples, stages.lines(set(stages.orders), ("bare order", ""))
 
 
 def _node_environ(venues: _Venues, schema: str) -> dict[str, str]:
@@ -492,6 +507,7 @@ def main() -> int:
 
     counters: dict[str, int] = {}
     bare: list[int] = []
+    bare_lines: list[str] = []
     try:
         try:
             rc = live.loop.run_until_complete(scenario())
@@ -501,7 +517,7 @@ def main() -> int:
             live.dispose()
             _delete_session_keys(session)
         if BARE:
-            bare = bare_baseline(venues, schema)
+            bare, bare_lines = bare_baseline(venues, schema)
     finally:
         venues.close()
         asyncio.run(_schema("drop", schema))
@@ -533,6 +549,8 @@ def main() -> int:
                 bare,
             )
         )
+        for line in bare_lines:
+            print("  " + line)
     print(_summary("quote-to-decision (strategy loop)", probe.decision_ns, " (design target p99 < 25 ms)"))
     print(
         f"WebSocket reconnect MTTR (TCP reset -> first Binance quote), drops {STEADY_SPACING_SECS:g} s apart, "
