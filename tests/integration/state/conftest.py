@@ -44,6 +44,13 @@ def session_keys(unique_id: str, redis_url: str) -> Iterator[KeyBuilder]:
     delete_session_keys(redis_url, keys)
 
 
+@pytest.fixture
+def sid(session_keys: KeyBuilder) -> str:
+    """The test's session id (its keyspace is cleaned up by ``session_keys``)."""
+    assert session_keys.session_id is not None
+    return session_keys.session_id
+
+
 def delete_session_keys(url: str, keys: KeyBuilder) -> None:
     client = redis.Redis.from_url(url)
     try:

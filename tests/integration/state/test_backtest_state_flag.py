@@ -26,10 +26,8 @@ pytestmark = pytest.mark.integration
 
 
 def test_backtest_with_state_writes_the_guard_and_pair_state(
-    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder, repo_root, tmp_path,
+    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder, sid: str, repo_root, tmp_path,
 ) -> None:
-    sid = session_keys.session_id
-    assert sid is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARB_") or k == "ARB_SHARED_DIR"}
     env.update(
         ARB_STATE__POSTGRES_SCHEMA=schema, ARB_STATE__REDIS_URL=redis_url, ARB_STATE__POSTGRES_DSN=pg_dsn,

@@ -274,13 +274,13 @@ def test_a_resumed_session_gets_pg_snapshots_only_within_their_ttl(
     pg_dsn: str,
     redis_url: str,
     session_keys: KeyBuilder,
+    sid: str,
     down_for: str,
     resumed: bool,
 ) -> None:
     # A session that crashed `down_for` ago, its Redis keys long expired: its last SNAPSHOT row (written a
     # day before it crashed, renewed in Redis while it ran) is resumed only within SNAPSHOT's 86,400 s,
     # counted from the session's last heartbeat, not from the resuming start's own.
-    sid = session_keys.session_id
     snap = _snap("BTCUSDT", 100)
     pg_fetch(
         pg_dsn,

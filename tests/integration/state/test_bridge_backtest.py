@@ -159,9 +159,8 @@ def test_bridge_in_a_backtest_writes_keyspace_and_snapshots(
     pg_dsn: str,
     redis_url: str,
     session_keys: KeyBuilder,
+    sid: str,
 ) -> None:
-    sid = session_keys.session_id
-    assert sid is not None
     engine, bridge, strategy = run_backtest(sid, schema, redis_url, pg_dsn)
     try:
         assert len(strategy.fills) == 4 and strategy.round_trips == 1
@@ -249,10 +248,8 @@ def test_a_second_backtest_on_the_same_session_resumes_from_its_snapshot(
     schema: str,
     pg_dsn: str,
     redis_url: str,
-    session_keys: KeyBuilder,
+    sid: str,
 ) -> None:
-    sid = session_keys.session_id
-    assert sid is not None
     engine, _, strategy = run_backtest(sid, schema, redis_url, pg_dsn)
     assert engine.cache.get(SESSION_START_CACHE_KEY) is None  # a new session: no order of it is from before
     engine.dispose()

@@ -27,10 +27,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_bridge_in_the_projects_backtest_node_on_real_data(
-    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder, repo_root,
+    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder, sid: str, repo_root,
 ) -> None:
-    sid = session_keys.session_id
-    assert sid is not None
     settings = load_settings("development", environ={})
     run, start_ns, end_ns, _ = build_run_config(settings, repo_root / "catalog", progress=False)
     bridge_actor = ImportableActorConfig(

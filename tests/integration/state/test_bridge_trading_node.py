@@ -115,9 +115,8 @@ def test_bridge_in_a_trading_node_writes_real_events(
     pg_dsn: str,
     redis_url: str,
     session_keys: KeyBuilder,
+    sid: str,
 ) -> None:
-    sid = session_keys.session_id
-    assert sid is not None
     client = redis.Redis.from_url(redis_url)
 
     async def scenario() -> TradingNode:
@@ -214,11 +213,10 @@ def test_a_pair_state_is_written_at_once_not_after_the_flush_interval(
     pg_dsn: str,
     redis_url: str,
     session_keys: KeyBuilder,
+    sid: str,
 ) -> None:
     # The state that lists a pair's orders must be in the store right after the orders go out: a crash
     # before the next timed flush (here a minute away) would otherwise resume a state that does not know them.
-    sid = session_keys.session_id
-    assert sid is not None
     client = redis.Redis.from_url(redis_url)
     key = session_keys(Domain.SNAPSHOT, "BTCUSDT")
 
@@ -241,10 +239,8 @@ def test_a_node_whose_session_another_process_resumed_stops(
     schema: str,
     pg_dsn: str,
     redis_url: str,
-    session_keys: KeyBuilder,
+    sid: str,
 ) -> None:
-    sid = session_keys.session_id
-    assert sid is not None
 
     async def scenario() -> tuple[TradingNode, StateBridge]:
         node = _node(sid, schema, redis_url, pg_dsn, heartbeat_interval_secs=0.2)
@@ -275,9 +271,8 @@ def test_the_trading_loop_never_waits_on_a_stalled_redis(
     pg_dsn: str,
     redis_url: str,
     session_keys: KeyBuilder,
+    sid: str,
 ) -> None:
-    sid = session_keys.session_id
-    assert sid is not None
     target = urlsplit(redis_url)
     proxy = StallingProxy(target.hostname or "127.0.0.1", target.port or 6379)
     client = redis.Redis.from_url(redis_url)
@@ -336,12 +331,11 @@ def test_the_bridge_flushes_on_the_nodes_loop_and_re_arms_while_a_fired_alert_is
     pg_dsn: str,
     redis_url: str,
     session_keys: KeyBuilder,
+    sid: str,
 ) -> None:
     # NautilusTrader's LiveClock calls alert callbacks on its own thread, the fired alert's name still
     # registered meanwhile (arb_plugin.timers): a flush there ran alongside the handlers filling the batch, and
     # a state arriving at that moment re-armed the alert under the same name: a KeyError that stopped the node.
-    sid = session_keys.session_id
-    assert sid is not None
     client = redis.Redis.from_url(redis_url)
     key = session_keys(Domain.SNAPSHOT, "BTCUSDT")
 

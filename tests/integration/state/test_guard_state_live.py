@@ -96,9 +96,8 @@ def _bridge(node: TradingNode) -> StateBridge:
 
 
 def test_a_cooldown_survives_a_restart_of_a_trading_node(
-    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder,
+    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder, sid: str,
 ) -> None:
-    sid = session_keys.session_id
     client = redis.Redis.from_url(redis_url)
     settings = load_settings("development", environ={})
     bridge = state_bridge_actor(

@@ -123,13 +123,12 @@ def _round_trip_with_a_loss() -> list[tuple[float, Callable[[Any], Any]]]:
 def test_a_cooldown_survives_a_restart_of_the_node(
     node: Callable[..., Setup],
     session_keys: KeyBuilder,
+    sid: str,
     redis_url: str,
     pg_dsn: str,
     schema: str,
     redis_lost_the_keys: bool,
 ) -> None:
-    sid = session_keys.session_id
-    assert sid is not None
     client = redis.Redis.from_url(redis_url)
 
     # Run 1: a losing close at T0+9 s starts COOLDOWN (40 s) and SYMBOL_COOLDOWN BTCUSDT (90 s).
@@ -239,12 +238,11 @@ def _drop_at_10(instrument: Any, second: int) -> tuple[str, str]:
 def test_daily_loss_and_the_halt_survive_restarts_within_the_trading_day(
     node: Callable[..., Setup],
     session_keys: KeyBuilder,
+    sid: str,
     redis_url: str,
     pg_dsn: str,
     schema: str,
 ) -> None:
-    sid = session_keys.session_id
-    assert sid is not None
     client = redis.Redis.from_url(redis_url)
     limits = no_limits(max_daily_loss=D("20000"))
 

@@ -70,10 +70,8 @@ def _cash_flow_krw(fill: dict) -> Decimal:
 
 
 def test_sigkill_while_open_then_resume_exits_the_same_pair_without_duplicate_orders(
-    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder, tmp_path: Path,
+    schema: str, pg_dsn: str, redis_url: str, session_keys: KeyBuilder, sid: str, tmp_path: Path,
 ) -> None:
-    sid = session_keys.session_id
-    assert sid is not None
     client = redis.Redis.from_url(redis_url)
     snapshot_key = session_keys(Domain.SNAPSHOT, "BTCUSDT")
 
