@@ -23,8 +23,8 @@ their Binance prices swing the premium so the strategy keeps trading. A probe ac
    submitted, every ``BARE_EVERY_SECS`` (``BENCH_LIVE_BARE=0`` skips it). That is what NautilusTrader's own
    order path costs per order on the host, whatever a strategy does; a decision's second leg waits for the
    first leg's whole path on the same thread, so it can never be faster than the floor plus its own submit.
-   On the latest host, two runs: floor p50 0.67-0.79 ms, p99 0.93-1.06 ms (n=137); the strategy's first
-   orders p50 0.78-0.83 ms, p99 1.13-1.16 ms; all orders p50 0.89-0.99 ms, p99 1.56-1.61 ms (n~250; 60 s,
+   On the latest host, three runs: floor p50 0.67-0.79 ms, p99 0.93-1.06 ms (n=118-137); the strategy's first
+   orders p50 0.78-0.84 ms, p99 1.13-1.26 ms; all orders p50 0.89-0.99 ms, p99 1.56-1.67 ms (n~250; 60 s,
    premium swung every second). The floor's own hops (``StageTimer``, p50 us): quote -> handler 190, order
    built 157, ``submit_order`` -> risk engine 189, risk engine 182, -> client 33: the same steps as the
    strategy's first order, no faster. The strategy's own work adds little to its first leg.
@@ -339,6 +339,16 @@ class _Venues:
             self._proc.wait(30)
 
 
+async def _trading(live: Any, stages: StageTimer) -> asyncio.Task[int]:
+    """Start the node's run; return it once the node trades, with the stage wrappers installed (when on)."""
+    started = asyncio.Event()
+    run = asyncio.create_task(live.run_async(started))
+    await asyncio.wait_for(started.wait(), 90)
+    if STAGES:
+        stages.install(live)
+    return run
+
+
 class BareOrders(Strategy):
     """
     The least a NautilusTrader strategy does per order: on a quote, one ``LimitOrder`` IOC at the touch, built by
@@ -411,11 +421,7 @@ def bare_baseline(venues: _Venues, schema: str) -> tuple[list[int], list[str]]:
         return original(self, command)
 
     async def scenario() -> int:
-        started = asyncio.Event()
-        run = asyncio.create_task(live.run_async(started))
-        await asyncio.wait_for(started.wait(), 90)
-        if STAGES:
-            stages.install(live)
+        run = await _trading(live, stages)
         await asyncio.sleep(BARE_SECS)
         await live.shutdown("benchmark done")
         return await run
@@ -484,11 +490,7 @@ def main() -> int:
         return probe.last_binance_quote - dropped_at
 
     async def scenario() -> int:
-        started = asyncio.Event()
-        run = asyncio.create_task(live.run_async(started))
-        await asyncio.wait_for(started.wait(), 90)
-        if STAGES:
-            stages.install(live)
+        run = await _trading(live, stages)
         t_end = time.monotonic() + TRADING_SECS
         i = 0
         while time.monotonic() < t_end:
