@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench lint install services clean
 
-$(STAMP): pyproject.toml setup.py adapters/upbit/units_parser.pyx
+$(STAMP): pyproject.toml constraints.txt setup.py adapters/upbit/units_parser.pyx
 	@set -e; \
 	if [ ! -x "$(PY)" ]; then \
 	  base=$$(scripts/find-python.sh); \
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml setup.py adapters/upbit/units_parser.pyx
 	  "$$base" -m venv "$(VENV)"; \
 	fi; \
 	echo "==> installing arb-plugin into $(VENV) (log: $(VENV)/install.log)"; \
-	if ! { "$(PY)" -m pip install --upgrade pip && "$(PY)" -m pip install -e '.[test]'; } > "$(VENV)/install.log" 2>&1; then \
+	if ! { "$(PY)" -m pip install --upgrade pip && "$(PY)" -m pip install -c constraints.txt -e '.[test]'; } > "$(VENV)/install.log" 2>&1; then \
 	  tail -n 40 "$(VENV)/install.log"; echo "error: installing arb-plugin failed (see $(VENV)/install.log)" >&2; exit 1; \
 	fi; \
 	touch "$(STAMP)"

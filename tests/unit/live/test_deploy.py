@@ -103,7 +103,9 @@ def test_dockerfile(repo_root: Path) -> None:
     assert by_name["ENTRYPOINT"] == ['["arb"]']
     assert by_name["STOPSIGNAL"] == ["SIGINT"]
     assert "http://127.0.0.1:8080/health" in by_name["HEALTHCHECK"][0]
-    assert any("pip install ." in run for run in by_name["RUN"])
+    # the package, with the known-good versions of its dependencies (constraints.txt in the build context)
+    assert any("pip install -c constraints.txt ." in run for run in by_name["RUN"])
+    assert "constraints.txt" in next(c for c in by_name["COPY"] if c.startswith("pyproject.toml"))
     # the compiled Upbit orderbook path is built (setup.py in the build context, a compiler) and checked
     assert "setup.py" in next(c for c in by_name["COPY"] if c.startswith("pyproject.toml"))
     assert any("gcc" in run and "import adapters.upbit.units_parser" in run for run in by_name["RUN"])
