@@ -102,8 +102,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("ARB_SHARED_DIR", REPO_ROOT.parent / "shared"))
 PG_DSN = os.environ.get("ARB_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ARB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-STAGES = os.environ.get("BENCH_LIVE_STAGES", "1") != "0"
-BARE = os.environ.get("BENCH_LIVE_BARE", "1") != "0"  # the bare NautilusTrader strategy's run (the floor)  # the per-hop breakdown (~5 us of wrappers per order)
+STAGES = os.environ.get("BENCH_LIVE_STAGES", "1") != "0"  # the per-hop breakdown (~5 us of wrappers per order)
+BARE = os.environ.get("BENCH_LIVE_BARE", "1") != "0"  # the bare NautilusTrader strategy's run (the floor)
 TRADING_SECS = 60
 SWING_SECS = 1.0
 BARE_SECS = 30
