@@ -63,8 +63,8 @@ pending-list merge ~20 / 90 ms. The client's encoding (~12-17 ms CPU) overlaps t
 parse or without the indexes: the SPEC requires both. So COPY is ~27-42x the per-row path for summary rows
 (medians of 3 full runs; single rounds reach 57-111x when the disk flushes slowly: the ratio measures
 the disk), ~17-21x for the heavier fill rows, and 1.6-1.8x / 1.3-1.4x executemany. On the latest host
-(``bench/host.py`` ~110 us) the SPEC's floor line printed 114-147 ms for summary rows against a 50x budget
-of 62-83 ms, and 253-294 ms for fill rows against 76-83 ms: the primary key and the partial index add
+(``bench/host.py`` ~110 us) the SPEC's floor line printed 105-147 ms for summary rows against a 50x budget
+of 62-83 ms, and 232-253 ms for fill rows against 76-83 ms: the primary key and the partial index add
 nothing measurable, every millisecond above the budget is work the SPEC's schema asks of the server.
 
 Indexes and the operators they serve: ``(session_id, created_at)``: a session's rows in time order,
