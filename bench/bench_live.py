@@ -23,8 +23,8 @@ their Binance prices swing the premium so the strategy keeps trading. A probe ac
    submitted, every ``BARE_EVERY_SECS`` (``BENCH_LIVE_BARE=0`` skips it). That is what NautilusTrader's own
    order path costs per order on the host, whatever a strategy does; a decision's second leg waits for the
    first leg's whole path on the same thread, so it can never be faster than the floor plus its own submit.
-   On the latest host, three runs: floor p50 0.67-0.79 ms, p99 0.93-1.06 ms (n=118-137); the strategy's first
-   orders p50 0.78-0.84 ms, p99 1.13-1.26 ms; all orders p50 0.89-0.99 ms, p99 1.56-1.67 ms (n~250; 60 s,
+   On the latest host, four runs: floor p50 0.67-0.84 ms, p99 0.93-1.16 ms (n=118-137); the strategy's first
+   orders p50 0.78-0.87 ms, p99 1.13-1.27 ms; all orders p50 0.89-1.03 ms, p99 1.56-1.75 ms (n~250; 60 s,
    premium swung every second). The floor's own hops (``StageTimer``, p50 us): quote -> handler 190, order
    built 157, ``submit_order`` -> risk engine 189, risk engine 182, -> client 33: the same steps as the
    strategy's first order, no faster. The strategy's own work adds little to its first leg.
