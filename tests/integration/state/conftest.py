@@ -45,6 +45,14 @@ def session_keys(unique_id: str, redis_url: str) -> Iterator[KeyBuilder]:
 
 
 @pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A synchronous client of the test Redis, closed after the test (also when it fails)."""
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
 def sid(session_keys: KeyBuilder) -> str:
     """The test's session id (its keyspace is cleaned up by ``session_keys``)."""
     assert session_keys.session_id is not None

@@ -114,10 +114,10 @@ def test_bridge_in_a_trading_node_writes_real_events(
     schema: str,
     pg_dsn: str,
     redis_url: str,
+    redis_client: redis.Redis,
     session_keys: KeyBuilder,
     sid: str,
 ) -> None:
-    client = redis.Redis.from_url(redis_url)
 
     async def scenario() -> TradingNode:
         node = _node(sid, schema, redis_url, pg_dsn)
@@ -157,20 +157,20 @@ def test_bridge_in_a_trading_node_writes_real_events(
         bus.publish(LEG_RISK_TOPIC, LegRiskAlert("BTCUSDT", "detected", "0.01", "second leg rejected", 3))
 
         position_key = session_keys(Domain.STATE, "BTCUSDT", "position")
-        await _until(lambda: client.exists(position_key) == 1, "the STATE position key")
-        await _until(lambda: client.exists(session_keys(Domain.SNAPSHOT, "BTCUSDT")) == 1, "the SNAPSHOT key")
-        assert decode_pair_snapshot(client.get(session_keys(Domain.SNAPSHOT, "BTCUSDT"))) == snap
-        legs = msgspec.json.decode(client.get(position_key))["legs"]
+        await _until(lambda: redis_client.exists(position_key) == 1, "the STATE position key")
+        await _until(lambda: redis_client.exists(session_keys(Domain.SNAPSHOT, "BTCUSDT")) == 1, "the SNAPSHOT key")
+        assert decode_pair_snapshot(redis_client.get(session_keys(Domain.SNAPSHOT, "BTCUSDT"))) == snap
+        legs = msgspec.json.decode(redis_client.get(position_key))["legs"]
         assert Decimal(legs["BTCUSDT.BINANCE"]["net_qty"]) == Decimal("0.01")
-        portfolio = msgspec.json.decode(client.get(session_keys(Domain.PORTFOLIO)))
+        portfolio = msgspec.json.decode(redis_client.get(session_keys(Domain.PORTFOLIO)))
         assert portfolio["exposure"]["KRW"] is None  # no price yet: null and named, never a guess
         assert "exposure@BINANCE: no price yet" in portfolio["missing_fx"]
         assert (
-            msgspec.json.decode(client.get(session_keys(Domain.STATE, "BTCUSDT", "leg_risk")))["stage"]
+            msgspec.json.decode(redis_client.get(session_keys(Domain.STATE, "BTCUSDT", "leg_risk")))["stage"]
             == "detected"
         )
-        assert client.get(session_keys(Domain.STATE, field="trading_state")) is not None
-        assert msgspec.json.decode(client.get(session_keys(Domain.STATE)))["mode"] == "paper"
+        assert redis_client.get(session_keys(Domain.STATE, field="trading_state")) is not None
+        assert msgspec.json.decode(redis_client.get(session_keys(Domain.STATE)))["mode"] == "paper"
 
         await _stopped(node, task)
         return node
@@ -205,19 +205,18 @@ def test_bridge_in_a_trading_node_writes_real_events(
         pg_fetch(pg_dsn, schema, "SELECT status FROM sessions WHERE session_id = $1", sid)[0]["status"]
         == "stopped"
     )
-    client.close()
 
 
 def test_a_pair_state_is_written_at_once_not_after_the_flush_interval(
     schema: str,
     pg_dsn: str,
     redis_url: str,
+    redis_client: redis.Redis,
     session_keys: KeyBuilder,
     sid: str,
 ) -> None:
     # The state that lists a pair's orders must be in the store right after the orders go out: a crash
     # before the next timed flush (here a minute away) would otherwise resume a state that does not know them.
-    client = redis.Redis.from_url(redis_url)
     key = session_keys(Domain.SNAPSHOT, "BTCUSDT")
 
     async def scenario() -> TradingNode:
@@ -226,13 +225,12 @@ def test_a_pair_state_is_written_at_once_not_after_the_flush_interval(
         snap = PairSnapshot(symbol="BTCUSDT", status=PairStatus.ENTERING, ts_event=5, quantity="0.01")
         node.kernel.msgbus.publish(PAIR_STATE_TOPIC, snap)
         # well before the 60 s flush: written on the state change
-        await _until(lambda: client.exists(key) == 1, "the SNAPSHOT key", timeout=20)
-        assert decode_pair_snapshot(client.get(key)) == snap
+        await _until(lambda: redis_client.exists(key) == 1, "the SNAPSHOT key", timeout=20)
+        assert decode_pair_snapshot(redis_client.get(key)) == snap
         await _stopped(node, task)
         return node
 
     asyncio.run(scenario()).dispose()
-    client.close()
 
 
 def test_a_node_whose_session_another_process_resumed_stops(
@@ -270,12 +268,12 @@ def test_the_trading_loop_never_waits_on_a_stalled_redis(
     schema: str,
     pg_dsn: str,
     redis_url: str,
+    redis_client: redis.Redis,
     session_keys: KeyBuilder,
     sid: str,
 ) -> None:
     target = urlsplit(redis_url)
     proxy = StallingProxy(target.hostname or "127.0.0.1", target.port or 6379)
-    client = redis.Redis.from_url(redis_url)
 
     async def scenario() -> TradingNode:
         node = _node(sid, schema, proxy.url, pg_dsn, redis_timeout_ms=10_000)
@@ -297,14 +295,14 @@ def test_the_trading_loop_never_waits_on_a_stalled_redis(
             PAIR_STATE_TOPIC, PairSnapshot(symbol="ETHUSDT", status=PairStatus.FLAT, ts_event=99)
         )
         await _until(lambda: bridge.flushes > flushes + 1, "a second flush while the first write is stalled")
-        assert client.exists(session_keys(Domain.SNAPSHOT, "ETHUSDT")) == 0
+        assert redis_client.exists(session_keys(Domain.SNAPSHOT, "ETHUSDT")) == 0
 
         proxy.resume()
         await _until(
-            lambda: client.exists(session_keys(Domain.SNAPSHOT, "ETHUSDT")) == 1, "the stalled write"
+            lambda: redis_client.exists(session_keys(Domain.SNAPSHOT, "ETHUSDT")) == 1, "the stalled write"
         )
         await _until(
-            lambda: decode_pair_snapshot(client.get(session_keys(Domain.SNAPSHOT, "ETHUSDT"))).ts_event == 99,
+            lambda: decode_pair_snapshot(redis_client.get(session_keys(Domain.SNAPSHOT, "ETHUSDT"))).ts_event == 99,
             "the latest value (batches coalesced)",
         )
         await _stopped(node, task)
@@ -314,7 +312,6 @@ def test_the_trading_loop_never_waits_on_a_stalled_redis(
         asyncio.run(scenario()).dispose()
     finally:
         proxy.close()
-        client.close()
     # Every one of the 51 transitions is a row, although Redis only saw the latest.
     rows = pg_fetch(
         pg_dsn,
@@ -330,13 +327,13 @@ def test_the_bridge_flushes_on_the_nodes_loop_and_re_arms_while_a_fired_alert_is
     schema: str,
     pg_dsn: str,
     redis_url: str,
+    redis_client: redis.Redis,
     session_keys: KeyBuilder,
     sid: str,
 ) -> None:
     # NautilusTrader's LiveClock calls alert callbacks on its own thread, the fired alert's name still
     # registered meanwhile (arb_plugin.timers): a flush there ran alongside the handlers filling the batch, and
     # a state arriving at that moment re-armed the alert under the same name: a KeyError that stopped the node.
-    client = redis.Redis.from_url(redis_url)
     key = session_keys(Domain.SNAPSHOT, "BTCUSDT")
 
     async def scenario() -> tuple[TradingNode, StateBridge, list[bool], bool]:
@@ -367,5 +364,4 @@ def test_the_bridge_flushes_on_the_nodes_loop_and_re_arms_while_a_fired_alert_is
     node.dispose()
     assert running and bridge.session_lost is None
     assert on_loop_thread and all(on_loop_thread), on_loop_thread  # every flush on the loop's thread
-    assert decode_pair_snapshot(client.get(key)).ts_event == 59  # the last state written
-    client.close()
+    assert decode_pair_snapshot(redis_client.get(key)).ts_event == 59  # the last state written
